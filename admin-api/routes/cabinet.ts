@@ -1,0 +1,65 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Cabinet } from '../../controller/cabinet.ts';
+import { barcodeSchema, newCaseSchema } from '../../controller/services/cases.ts';
+import { Refusal } from '../../controller/domain/refusal.ts';
+import { access, actorOf, requireRole } from '../auth.ts';
+
+const caseStates = ['awaiting-items', 'ready', 'picking-up', 'collected', 'overdue', 'retrieved'] as const;
+const caseNoParam = z.object({ caseNo: z.string().min(1).max(32) });
+const compartmentParam = z.object({ id: z.string().regex(/^[A-Z][0-9]{2}$/, 'a compartment id is like "A01"') });
+
+/** Clerks' and ops' resources: compartments, cases, loads, credentials, retrieval. */
+export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async (app, { cabinet }) => {
+  const { services } = cabinet;
+  const users = cabinet.context.repos.users;
+  const clerk = requireRole(users, access.clerk);
+  const view = requireRole(users, access.view);
+  const ops = requireRole(users, access.ops);
+
+  app.get('/compartments', { preHandler: view }, async () =>
+    services.compartments.list().map(({ id, size, state, caseNo, door, note }) => ({ id, size, state, caseNo, door, note })));
+
+  app.post('/cases', { preHandler: clerk, schema: { body: newCaseSchema } }, async (request, reply) =>
+    reply.code(201).send(services.cases.create(request.body, actorOf(request))));
+
+  app.get('/cases', { preHandler: view, schema: { querystring: z.object({ state: z.enum(caseStates, { error: `state is one of ${caseStates.join(', ')}` }).optional() }) } }, async (request) =>
+    services.cases.list(request.query.state));
+
+  app.get('/cases/:caseNo', { preHandler: view, schema: { params: caseNoParam } }, async (request) => {
+    const found = services.cases.view(request.params.caseNo);
+    if (!found) throw new Refusal('not-found', 'unknown-case', `no case ${request.params.caseNo}: check the case number`, {}, 'caseNo');
+    return found;
+  });
+
+  app.post('/cases/:caseNo/notify', { preHandler: clerk, schema: { params: caseNoParam } }, async (request) =>
+    services.cases.reissue(request.params.caseNo, actorOf(request)));
+
+  app.post('/cases/:caseNo/retrieve', { preHandler: clerk, schema: { params: caseNoParam } }, async (request, reply) =>
+    reply.code(202).send(services.retrieval.retrieve(request.params.caseNo, actorOf(request))));
+
+  app.post('/loads', { preHandler: clerk, schema: { body: z.object({ barcode: barcodeSchema }).strict() } }, async (request, reply) =>
+    reply.code(202).send(services.loading.start(request.body.barcode, actorOf(request))));
+
+  app.get('/loads/:loadId', { preHandler: view, schema: { params: z.object({ loadId: z.uuid('a loadId is the UUID POST /loads answered') }) } }, async (request) => {
+    const load = services.loading.state(request.params.loadId);
+    if (!load) throw new Refusal('not-found', 'unknown-load', `no load ${request.params.loadId}`, {}, 'loadId');
+    return load;
+  });
+
+  app.post('/compartments/:id/open', { preHandler: ops, schema: { params: compartmentParam, body: z.object({ reason: z.string().trim().min(3, 'say why the door is opened (at least 3 characters): it goes into the audit chain').max(200) }).strict() } }, async (request, reply) =>
+    reply.code(202).send(services.compartments.remoteOpen(request.params.id, request.body.reason, actorOf(request))));
+
+  const disableBody = z.object({ reason: z.string().trim().max(200).optional() }).strict().optional();
+  app.post('/compartments/:id/disable', { preHandler: ops, schema: { params: compartmentParam, body: disableBody } }, async (request) =>
+    services.compartments.disable(request.params.id, request.body?.reason, actorOf(request)));
+
+  app.post('/compartments/:id/enable', { preHandler: ops, schema: { params: compartmentParam } }, async (request) =>
+    services.compartments.enable(request.params.id, actorOf(request)));
+
+  app.get('/pickup-guard', { preHandler: view }, async () => services.pickup.guardStatus());
+  app.post('/pickup-guard/resume', { preHandler: clerk }, async (request) => {
+    services.pickup.resumeCodeEntry(actorOf(request));
+    return services.pickup.guardStatus();
+  });
+};

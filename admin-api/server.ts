@@ -1,0 +1,34 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { Cabinet } from '../controller/cabinet.ts';
+import { redactUrl } from '../controller/logging.ts';
+import { errorHandler } from './errors.ts';
+import { cabinetRoutes } from './routes/cabinet.ts';
+import { kioskRoutes } from './routes/kiosk.ts';
+import { metricsRoute } from './routes/metrics.ts';
+import { observeRoutes } from './routes/observe.ts';
+import { pageRoutes } from './routes/pages.ts';
+
+
+/** The admin API, the kiosk API and the pages, on one fastify instance. */
+export async function buildApi(cabinet: Cabinet, logger: Logger): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: false,
+    bodyLimit: 64 * 1024,
+    // The kiosk's SSE stream and clerk pages keep connections: do not let them hold a shutdown.
+    forceCloseConnections: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.decorateRequest('user', null);
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no such endpoint: ${request.method} ${redactUrl(request.url)}`, issues: [] }));
+  await app.register(observeRoutes, { prefix: '/api/v1', cabinet });
+  await app.register(cabinetRoutes, { prefix: '/api/v1', cabinet });
+  await app.register(kioskRoutes, { prefix: '/api/v1', cabinet });
+  await app.register(metricsRoute, { cabinet });
+  await app.register(pageRoutes, { cabinet });
+  return app;
+}

@@ -1,0 +1,124 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DATABASE_FILE } from '../controller/cabinet.ts';
+import { ConfigError, loadConfig } from '../controller/config/load.ts';
+import { createLogger } from '../controller/logging.ts';
+import { AuditChain } from '../controller/store/audit-chain.ts';
+import { openDatabase } from '../controller/store/database.ts';
+import { newToken, roles, UsersRepo, type Role } from '../controller/store/users-repo.ts';
+import { runController, runWholeCabinet, runSimulatorOnly } from './run.ts';
+
+const USAGE = `govlocker — the controller of a one-window pickup cabinet
+
+usage:
+  govlocker start [--config FILE]             simulator + controller + admin API (what npm start runs)
+  govlocker controller --config FILE          controller + admin API against the hardware the config names
+  govlocker simulate [--config FILE]          the simulator alone (Firmata over TCP, scanner, control API)
+  govlocker users add --name NAME --role clerk|ops|admin [--data DIR]   adds a user and prints its token once
+  govlocker users list [--data DIR]
+  govlocker audit verify --data DIR           checks the audit hash chain offline (exit 1 when broken)
+  govlocker bench                             the benchmarks, one JSON object per line
+
+environment: GOVLOCKER_DATA_DIR, GOVLOCKER_API_PORT, GOVLOCKER_SIM_PORT, GOVLOCKER_FIRMATA_PORT,
+GOVLOCKER_SCANNER_PORT, GOVLOCKER_CABINET_ID, GOVLOCKER_ADMIN_TOKEN, GOVLOCKER_LOG_LEVEL (see README)`;
+
+function fail(message: string): never {
+  process.stderr.write(`govlocker: ${message}\n`);
+  process.exit(2);
+}
+
+function dataDir(flag: string | undefined): string {
+  return resolve(flag ?? process.env.GOVLOCKER_DATA_DIR ?? './data');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+      case 'controller':
+      case 'simulate': {
+        const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } }, strict: true });
+        if (command === 'controller' && !values.config) fail('controller needs --config FILE (the hardware to drive); try "govlocker start" for the simulator');
+        const config = loadConfig(values.config);
+        if (command === 'start') await runWholeCabinet(config);
+        else if (command === 'controller') await runController(config);
+        else await runSimulatorOnly(config);
+        return;
+      }
+      case 'users':
+        return usersCommand(rest);
+      case 'audit':
+        return auditCommand(rest);
+      case 'bench': {
+        const { runBenchmarks } = await import('../bench/bench.ts');
+        await runBenchmarks();
+        return;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        return;
+      default:
+        fail(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`govlocker: the configuration is not usable — ${error.message}\n`);
+      process.exit(2);
+    }
+    if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) fail(`${error.message}\n\n${USAGE}`);
+    throw error;
+  }
+}
+
+function usersCommand(args: string[]): void {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, role: { type: 'string' }, data: { type: 'string' } }, strict: true });
+  const dir = dataDir(values.data);
+  const db = openDatabase(join(dir, DATABASE_FILE));
+  const users = new UsersRepo(db);
+  const audit = new AuditChain(db);
+  try {
+    if (sub === 'list') {
+      for (const u of users.list()) process.stdout.write(`${u.name}\t${u.role}\t${new Date(u.createdAt).toISOString()}\n`);
+      return;
+    }
+    if (sub !== 'add') fail('usage: govlocker users add --name NAME --role clerk|ops|admin [--data DIR]');
+    const name = values.name?.trim();
+    if (!name || !/^[\p{L}\p{N}._-]{1,40}$/u.test(name)) fail('--name is 1–40 letters, digits, ".", "_" or "-"');
+    if (!roles.includes(values.role as Role)) fail(`--role is one of ${roles.join(', ')}`);
+    if (users.byName(name)) fail(`a user named ${name} exists already: choose another name`);
+    const token = newToken();
+    const now = Date.now();
+    db.transaction(() => {
+      users.add(name, values.role as Role, token, now);
+      audit.append('cli', 'user.added', { name, role: values.role }, now);
+    }).immediate();
+    process.stdout.write(`added ${values.role} "${name}". Token (shown once, keep it safe):\n${token}\n`);
+  } finally {
+    db.close();
+  }
+}
+
+function auditCommand(args: string[]): void {
+  const [sub, ...rest] = args;
+  if (sub !== 'verify') fail('usage: govlocker audit verify --data DIR');
+  const { values } = parseArgs({ args: rest, options: { data: { type: 'string' } }, strict: true });
+  const file = join(dataDir(values.data), DATABASE_FILE);
+  if (!existsSync(file)) fail(`no database at ${file}: pass the cabinet's data directory with --data`);
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const verdict = new AuditChain(db).verify();
+    process.stdout.write(JSON.stringify(verdict) + '\n');
+    if (!verdict.ok) process.exitCode = 1;
+  } finally {
+    db.close();
+  }
+}
+
+export { createLogger };

@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { FirmataBoard } from '../firmware-bridge/firmata/firmata-board.ts';
+import type { CabinetBoard, Scanner } from '../firmware-bridge/ports.ts';
+import { LineScanner } from '../firmware-bridge/scanner/line-scanner.ts';
+import type { CabinetConfig } from './config/schema.ts';
+import { EventBus } from './events/bus.ts';
+import { Keyring } from './secrets/keyring.ts';
+import { CaseService } from './services/cases.ts';
+import { CompartmentAdminService } from './services/compartment-admin.ts';
+import { makeRepos, type ServiceContext } from './services/context.ts';
+import { CredentialService } from './services/credentials.ts';
+import { DoorService } from './services/doors.ts';
+import { ExpiryService } from './services/expiry.ts';
+import { LoadingService } from './services/loading.ts';
+import { PickupService } from './services/pickup.ts';
+import { RetrievalService } from './services/retrieval.ts';
+import { openDatabase } from './store/database.ts';
+import { CabinetStore, systemClock, type Clock } from './store/store.ts';
+import { newToken } from './store/users-repo.ts';
+
+export const VERSION = '0.1.0';
+export const DATABASE_FILE = 'govlocker.db';
+
+export interface CabinetParts {
+  /** Defaults to the driver the config names (Firmata). */
+  readonly board?: CabinetBoard;
+  /** Defaults to the config's scanner; `null` for none. */
+  readonly scanner?: Scanner | null;
+  readonly clock?: Clock;
+  readonly logger: Logger;
+  /** Seeds the first admin on an empty database (GOVLOCKER_ADMIN_TOKEN). */
+  readonly adminToken?: string;
+}
+
+export interface Services {
+  readonly cases: CaseService;
+  readonly loading: LoadingService;
+  readonly pickup: PickupService;
+  readonly retrieval: RetrievalService;
+  readonly compartments: CompartmentAdminService;
+  readonly expiry: ExpiryService;
+  readonly doors: DoorService;
+}
+
+/**
+ * The composition root: builds every part from the config, starts them in order (store, board, journal
+ * reconciliation, scanner, sweeps) and stops them in reverse. Constructors only store their arguments.
+ */
+export class Cabinet {
+  readonly bootId = randomUUID();
+  readonly startedAt = Date.now();
+  readonly bus: EventBus;
+  readonly store: CabinetStore;
+  readonly keyring: Keyring;
+  readonly board: CabinetBoard;
+  readonly scanner: Scanner | null;
+  readonly services: Services;
+  readonly context: ServiceContext;
+  /** Printed once when a first admin was made without GOVLOCKER_ADMIN_TOKEN. */
+  generatedAdminToken: string | null = null;
+  #stopping = false;
+
+  constructor(readonly config: CabinetConfig, private readonly parts: CabinetParts) {
+    const logger = parts.logger;
+    this.bus = new EventBus((error) => logger.error({ err: error }, 'an event listener failed'));
+    this.store = new CabinetStore(openDatabase(join(config.dataDir, DATABASE_FILE)), this.bootId, this.bus, parts.clock ?? systemClock);
+    this.keyring = Keyring.openOrCreate(config.dataDir);
+    this.board = parts.board ?? new FirmataBoard({
+      transport: config.hardware.transport,
+      pulseMs: config.hardware.pulseMs,
+      debounceMs: config.hardware.debounceMs,
+      lockChannels: config.compartments.map((c) => c.lockChannel),
+      doorSensors: config.compartments.map((c) => c.doorSensor),
+      logger: logger.child({ part: 'board' }),
+    });
+    this.scanner = parts.scanner !== undefined ? parts.scanner : config.scanner ? new LineScanner({ transport: config.scanner.transport, logger: logger.child({ part: 'scanner' }) }) : null;
+    const repos = makeRepos(this.store);
+    this.context = { config, store: this.store, repos, board: this.board, bus: this.bus, keyring: this.keyring, logger };
+    const doors = new DoorService(this.context);
+    const credentials = new CredentialService(this.context);
+    this.services = {
+      doors,
+      cases: new CaseService(this.context, credentials),
+      loading: new LoadingService(this.context, doors, credentials),
+      pickup: new PickupService(this.context, doors, credentials),
+      retrieval: new RetrievalService(this.context, doors),
+      compartments: new CompartmentAdminService(this.context, doors),
+      expiry: new ExpiryService(this.context),
+    };
+  }
+
+  get logger(): Logger {
+    return this.parts.logger;
+  }
+
+  async start(): Promise<void> {
+    const { repos } = this.context;
+    repos.compartments.syncWithConfig(this.config.compartments);
+    this.#seedAdmin();
+    this.services.doors.start();
+    try {
+      await this.board.start({ readyTimeoutMs: this.config.hardware.readyTimeoutMs });
+    } catch (error) {
+      // The board keeps reconnecting in the background; until then pickups are refused with a clear message.
+      this.logger.error({ err: (error as Error).message }, 'lock board not reachable yet: running degraded, retrying');
+      this.store.change((ctx) => ctx.event('hardware.lost', { at: 'start' }));
+    }
+    if (this.board.link === 'ok') {
+      this.services.doors.reconcileJournal();
+      this.services.doors.syncDoors();
+    }
+    if (this.scanner) {
+      this.scanner.onLine((line) => this.services.pickup.scan(line));
+      await this.scanner.start();
+    }
+    this.services.expiry.start();
+    this.store.change((ctx) => {
+      ctx.event('cabinet.started', { version: VERSION, hardware: this.board.link === 'ok' ? 'ok' : 'lost' });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.services.expiry.stop();
+    this.services.doors.stop();
+    await this.scanner?.stop();
+    await this.board.stop();
+    this.store.close();
+  }
+
+  health(): { status: 'ok' | 'degraded'; hardware: 'ok' | 'lost'; mqtt: 'disabled'; outbox: number } {
+    const hardware = this.board.link === 'ok' ? 'ok' : 'lost';
+    return { status: hardware === 'ok' ? 'ok' : 'degraded', hardware, mqtt: 'disabled', outbox: this.store.outbox.depth() };
+  }
+
+  #seedAdmin(): void {
+    const { users } = this.context.repos;
+    if (users.count() > 0) return;
+    const token = this.parts.adminToken || newToken();
+    this.store.change((ctx) => {
+      users.add('admin', 'admin', token, ctx.now);
+      ctx.audit('cabinet', 'user.added', { name: 'admin', role: 'admin', seeded: true });
+    });
+    if (!this.parts.adminToken) this.generatedAdminToken = token;
+  }
+}

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { demoCompartments } from './demo-cabinet.ts';
+import { configSchema, type CabinetConfig } from './schema.ts';
+
+export interface ConfigProblem {
+  /** Where: a dotted path in the file (`compartments.3.size`) or the environment variable's name. */
+  readonly path: string;
+  /** What is wrong and how to fix it. */
+  readonly message: string;
+}
+
+/** Start-up stops with every problem listed, never just the first. */
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[], readonly source: string) {
+    super(`${source}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The environment variables of the contract (§1); each overrides the file. */
+const ENV_PORTS = {
+  GOVLOCKER_API_PORT: ['api', 'port'],
+  GOVLOCKER_FIRMATA_PORT: ['hardware', 'transport', 'port'],
+  GOVLOCKER_SCANNER_PORT: ['scanner', 'transport', 'port'],
+} as const;
+
+export function zodIssuesToProblems(error: z.ZodError): ConfigProblem[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+}
+
+type Json = Record<string, unknown>;
+const asObject = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+
+function setPath(root: Json, path: readonly string[], value: unknown): void {
+  let node = root;
+  for (const key of path.slice(0, -1)) {
+    node[key] = { ...asObject(node[key]) };
+    node = node[key] as Json;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function applyEnvironment(raw: Json, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): Json {
+  const out: Json = structuredClone(raw);
+  if (env.GOVLOCKER_CABINET_ID) out.cabinetId = env.GOVLOCKER_CABINET_ID;
+  if (env.GOVLOCKER_DATA_DIR) out.dataDir = env.GOVLOCKER_DATA_DIR;
+  for (const [name, path] of Object.entries(ENV_PORTS)) {
+    const text = env[name];
+    if (text === undefined || text === '') continue;
+    const port = Number(text);
+    if (!/^\d+$/.test(text) || port > 65535) {
+      problems.push({ path: name, message: `"${text}" is not a port: use a whole number 1–65535, or 0 to pick a free one` });
+      continue;
+    }
+    // A port only makes sense for a TCP transport; the file may say serial, and then the variable is refused.
+    if (path[0] !== 'api') {
+      const section = asObject(out[path[0]]);
+      const transport = asObject(section.transport);
+      if (out[path[0]] === null) continue;
+      if (transport.kind !== undefined && transport.kind !== 'tcp') {
+        problems.push({ path: name, message: `${path[0]}.transport is "${String(transport.kind)}", so a TCP port does not apply: unset ${name} or switch the transport to tcp` });
+        continue;
+      }
+      if (path[0] === 'hardware' && section.driver === undefined) setPath(out, ['hardware', 'driver'], 'firmata');
+      setPath(out, [path[0], 'transport', 'kind'], 'tcp');
+    }
+    setPath(out, path, port);
+  }
+  return out;
+}
+
+function crossCheck(config: CabinetConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const seen = { id: new Map<string, number>(), lockChannel: new Map<number, number>(), doorSensor: new Map<number, number>() };
+  config.compartments.forEach((c, i) => {
+    for (const key of ['id', 'lockChannel', 'doorSensor'] as const) {
+      const map = seen[key] as Map<string | number, number>;
+      const first = map.get(c[key]);
+      if (first !== undefined) problems.push({ path: `compartments.${i}.${key}`, message: `${key} ${JSON.stringify(c[key])} is already used by compartments.${first}: give each compartment its own` });
+      else map.set(c[key], i);
+    }
+  });
+  // On a Firmata board locks and sensors share one pin space: one pin cannot be both.
+  config.compartments.forEach((c, i) => {
+    const other = seen.lockChannel.get(c.doorSensor);
+    if (other !== undefined) problems.push({ path: `compartments.${i}.doorSensor`, message: `pin ${c.doorSensor} is the lock channel of compartments.${other}: a pin is either a relay output or a door input` });
+  });
+  return problems;
+}
+
+/** Parses a config object (already read), applying the environment; throws ConfigError listing every problem. */
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'configuration'): CabinetConfig {
+  const problems: ConfigProblem[] = [];
+  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new ConfigError([{ path: '(root)', message: 'the configuration must be a JSON object, e.g. {"cabinetId":"DEMO-01"}' }], source);
+  }
+  const withEnv = applyEnvironment(asObject(raw), env, problems);
+  const parsed = configSchema.safeParse(withEnv);
+  if (!parsed.success) problems.push(...zodIssuesToProblems(parsed.error));
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems, source);
+  const config: CabinetConfig = { ...parsed.data, compartments: parsed.data.compartments ?? demoCompartments() };
+  const cross = crossCheck(config);
+  if (cross.length > 0) throw new ConfigError(cross, source);
+  return config;
+}
+
+/** Reads the JSON config file (none: the demo cabinet) and applies the environment. */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): CabinetConfig {
+  if (!file) return parseConfig({}, env, 'built-in demo cabinet');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{ path: '(file)', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)} — check the --config path` }], file);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([{ path: '(file)', message: `not valid JSON (${(error as Error).message}) — fix the syntax` }], file);
+  }
+  return parseConfig(raw, env, file);
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+// The one configuration file of a cabinet. Every field has a default so an empty file (or none) gives the
+// demo cabinet of the contract; environment variables override the file (see ./load.ts).
+
+const port = z.number().int().min(0, 'use 0 to pick a free port, or 1–65535').max(65535, 'ports end at 65535');
+
+export const compartmentSizes = ['S', 'M', 'L'] as const;
+export type CompartmentSize = (typeof compartmentSizes)[number];
+
+export const compartmentConfigSchema = z.object({
+  id: z.string().regex(/^[A-Z][0-9]{2}$/, 'a compartment id is a column letter and a two-digit row, e.g. "A01"'),
+  size: z.enum(compartmentSizes, { error: 'size is "S", "M" or "L"' }),
+  lockChannel: z.number().int().min(0, 'a lock channel is a board output number ≥ 0'),
+  doorSensor: z.number().int().min(0, 'a door sensor is a board input number ≥ 0'),
+});
+export type CompartmentConfig = z.infer<typeof compartmentConfigSchema>;
+
+const tcpTransport = z.object({ kind: z.literal('tcp'), host: z.string().min(1).default('127.0.0.1'), port });
+const serialTransport = z.object({
+  kind: z.literal('serial'),
+  path: z.string().min(1, 'give the serial device, e.g. "/dev/ttyUSB0"'),
+  baudRate: z.number().int().positive().default(57600),
+});
+export const transportSchema = z.discriminatedUnion('kind', [tcpTransport, serialTransport], {
+  error: 'transport.kind is "tcp" (with host and port) or "serial" (with path)',
+});
+export type TransportConfig = z.infer<typeof transportSchema>;
+
+export const hardwareSchema = z.object({
+  driver: z.literal('firmata', { error: 'the hardware driver is "firmata" (RS-485 lock boards come later)' }),
+  transport: transportSchema.default({ kind: 'tcp', host: '127.0.0.1', port: 3030 }),
+  /** How long a lock relay is energised for one open. */
+  pulseMs: z.number().int().min(20, 'a pulse under 20 ms does not release a latch').max(2000, 'a relay held over 2 s overheats the solenoid').default(300),
+  /** Door switches must hold a new level this long before it counts. */
+  debounceMs: z.number().int().min(0).max(1000).default(20),
+  /** A door that has not opened this long after its pulse gets one retry, then counts as jammed. */
+  openTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
+  /** Start-up gives up (and keeps retrying in the background) after this long without the board. */
+  readyTimeoutMs: z.number().int().min(100).default(10_000),
+});
+export type HardwareConfig = z.infer<typeof hardwareSchema>;
+
+export const scannerSchema = z.object({ transport: transportSchema });
+export type ScannerConfig = z.infer<typeof scannerSchema>;
+
+export const policySchema = z.object({
+  /** How long a pickup credential works; then the case is overdue. */
+  credentialTtlHours: z.number().positive().max(24 * 90).default(24 * 7),
+  /** When the QR form needs the ID suffix too: only for seals/tax devices, or always. */
+  qrNeedsIdSuffix: z.enum(['sensitive-items', 'always'], { error: 'qrNeedsIdSuffix is "sensitive-items" or "always"' }).default('sensitive-items'),
+  /** Consecutive failed attempts (cabinet-wide) that start a lockout. The contract asks for 5 or more. */
+  lockoutAfterFailures: z.number().int().min(5, 'the lockout must allow at least 4 mistakes: use 5 or more').max(100).default(5),
+  /** First lockout length; each further lockout in a row doubles it, up to 1 hour. */
+  lockoutSeconds: z.number().int().min(1).max(3600).default(60),
+  /** Failed attempts per calendar day after which code entry stops until a clerk re-enables it. */
+  dailyFailureCeiling: z.number().int().min(10).max(100_000).default(100),
+  /** Window shown to applicants when something fails. */
+  helpWindow: z.string().min(1).max(20).default('1'),
+});
+export type PickupPolicy = z.infer<typeof policySchema>;
+
+export const apiSchema = z.object({ host: z.string().default('0.0.0.0'), port: port.default(8080) });
+
+export const configSchema = z
+  .object({
+    cabinetId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, 'a cabinet id is 1–32 letters, digits, "-" or "_", e.g. "DEMO-01"').default('DEMO-01'),
+    dataDir: z.string().min(1).default('./data'),
+    api: apiSchema.default({ host: '0.0.0.0', port: 8080 }),
+    hardware: hardwareSchema.default(hardwareSchema.parse({ driver: 'firmata' })),
+    scanner: scannerSchema.nullable().default({ transport: { kind: 'tcp', host: '127.0.0.1', port: 3031 } }),
+    compartments: z.array(compartmentConfigSchema).min(1, 'a cabinet needs at least one compartment').optional(),
+    policy: policySchema.default(policySchema.parse({})),
+  })
+  .strict();
+
+export type CabinetConfigInput = z.input<typeof configSchema>;
+export type CabinetConfig = Omit<z.infer<typeof configSchema>, 'compartments'> & { compartments: CompartmentConfig[] };

@@ -1,0 +1,37 @@
+import type { CompartmentSize } from '../config/schema.ts';
+
+export const itemTypes = ['licence-original', 'licence-copy', 'seal', 'invoice', 'tax-device', 'other'] as const;
+export type ItemType = (typeof itemTypes)[number];
+
+/** Names applicants read on the kiosk. */
+export const itemTypeNames: Record<ItemType, { zh: string; en: string }> = {
+  'licence-original': { zh: '营业执照正本', en: 'business licence (original)' },
+  'licence-copy': { zh: '营业执照副本', en: 'business licence (copy)' },
+  seal: { zh: '印章', en: 'seal' },
+  invoice: { zh: '发票', en: 'invoices' },
+  'tax-device': { zh: '税务UKey', en: 'tax USB key' },
+  other: { zh: '其他材料', en: 'other documents' },
+};
+
+/** Items whose QR pickup needs the ID suffix as a second factor (CONTRACT §3). */
+export const sensitiveItemTypes: ReadonlySet<ItemType> = new Set(['seal', 'tax-device']);
+
+export type CaseState = 'awaiting-items' | 'ready' | 'picking-up' | 'collected' | 'overdue' | 'retrieved';
+export type ItemState = 'expected' | 'loading' | 'loaded' | 'collected' | 'retrieved';
+export type CompartmentService = 'in-service' | 'disabled' | 'fault';
+export type DoorState = 'open' | 'closed' | 'unknown';
+export type CompartmentState = 'empty' | 'reserved' | 'loaded' | 'open' | 'fault' | 'disabled';
+export type OpenPurpose = 'load' | 'pickup' | 'retrieve' | 'remote';
+export type OpenState = 'journaled' | 'pulsed' | 'opened' | 'closed' | 'failed' | 'interrupted';
+
+export type { CompartmentSize };
+
+/** The state a person sees, derived from what is stored: out of service wins, then an open door, then contents. */
+export function compartmentState(c: { service: CompartmentService; door: DoorState; caseNo: string | null; loadedItems: number }): CompartmentState {
+  if (c.service === 'disabled') return 'disabled';
+  if (c.service === 'fault') return 'fault';
+  if (c.door === 'open') return 'open';
+  if (c.loadedItems > 0) return 'loaded';
+  if (c.caseNo !== null) return 'reserved';
+  return 'empty';
+}

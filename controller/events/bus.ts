@@ -1,0 +1,25 @@
+import { ListenerSet } from '../../firmware-bridge/listeners.ts';
+import type { CabinetEvent } from '../store/event-outbox.ts';
+
+/** What the kiosk screen may see: never a credential, never personal data. */
+export type KioskMessage =
+  | { readonly type: 'scan'; readonly kind: 'pickup-qr' | 'unknown'; readonly masked: string }
+  | { readonly type: 'need-id'; readonly scanId: string; readonly expiresInSeconds: number }
+  | { readonly type: 'opening'; readonly compartments: string[]; readonly items: { type: string; label: string | null }[]; readonly caseNo: string }
+  | { readonly type: 'door-opened'; readonly compartment: string }
+  | { readonly type: 'collected'; readonly caseNo: string }
+  | { readonly type: 'denied'; readonly reason: string; readonly retryAfterSeconds?: number; readonly attemptsLeft?: number; readonly window?: string };
+
+/**
+ * In-process fan-out, after commit: committed events (the same as MQTT `…/events`) and kiosk messages.
+ * A failing listener is logged and isolated.
+ */
+export class EventBus {
+  readonly events: ListenerSet<CabinetEvent>;
+  readonly kiosk: ListenerSet<KioskMessage>;
+
+  constructor(onError: (error: unknown) => void) {
+    this.events = new ListenerSet<CabinetEvent>(onError);
+    this.kiosk = new ListenerSet<KioskMessage>(onError);
+  }
+}

@@ -1,0 +1,185 @@
+import type { DoorEdge, LinkState } from '../../firmware-bridge/ports.ts';
+import type { OpenPurpose } from '../domain/types.ts';
+import type { OpenRow } from '../store/opens-repo.ts';
+import type { ChangeContext } from '../store/store.ts';
+import type { ServiceContext } from './context.ts';
+
+/** What each purpose (load, pickup, retrieve, remote) does as its doors move. Runs inside the edge's change. */
+export interface OpenHandlers {
+  opened(ctx: ChangeContext, open: OpenRow): void;
+  closed(ctx: ChangeContext, open: OpenRow): void;
+  failed(ctx: ChangeContext, open: OpenRow, reason: 'jammed' | 'hardware-unavailable' | 'interrupted'): void;
+}
+
+/**
+ * Drives doors: pulses journaled opens one at a time, watches for the open edge (one retry, then jammed),
+ * turns door edges into journal progress and events, and reconciles the journal with the sensors at start.
+ */
+export class DoorService {
+  readonly #handlers = new Map<OpenPurpose, OpenHandlers>();
+  readonly #timers = new Map<number, NodeJS.Timeout>();
+  readonly #unsubscribe: (() => void)[] = [];
+  #stopped = false;
+
+  constructor(private readonly s: ServiceContext) {}
+
+  register(purpose: OpenPurpose, handlers: OpenHandlers): void {
+    this.#handlers.set(purpose, handlers);
+  }
+
+  start(): void {
+    this.#unsubscribe.push(this.s.board.doors.onEdge((edge) => this.#onEdge(edge)));
+    this.#unsubscribe.push(this.s.board.onLink((state) => this.#onLink(state)));
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const off of this.#unsubscribe.splice(0)) off();
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  /** Pulses journaled opens in order, one lock at a time. Never throws: failures become journal states. */
+  async pulseAll(openIds: readonly number[]): Promise<void> {
+    for (const id of openIds) await this.#pulse(id, 1);
+  }
+
+  async #pulse(openId: number, attempt: 1 | 2): Promise<void> {
+    if (this.#stopped) return;
+    const open = this.s.repos.opens.get(openId);
+    if (!open || (open.state !== 'journaled' && open.state !== 'pulsed')) return;
+    const compartment = this.s.repos.compartments.get(open.compartmentId)!;
+    try {
+      await this.s.board.locks.pulse(compartment.lockChannel);
+    } catch (error) {
+      this.s.logger.warn({ compartment: compartment.id, err: (error as Error).message }, 'lock pulse failed');
+      this.#fail(openId, 'hardware-unavailable');
+      return;
+    }
+    this.s.store.change(() => this.s.repos.opens.markPulsed(openId));
+    // A sensor that already says "open" cannot produce an edge: count the door open, so nobody's items are locked in.
+    if (this.s.board.doors.isOpen(compartment.doorSensor) === true) {
+      this.#opened(openId);
+      return;
+    }
+    this.#watch(openId, attempt);
+  }
+
+  #watch(openId: number, attempt: 1 | 2): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(openId);
+      const open = this.s.repos.opens.get(openId);
+      if (!open || open.state !== 'pulsed') return;
+      if (attempt === 1) {
+        this.s.logger.warn({ compartment: open.compartmentId }, 'door did not open after the pulse: retrying once');
+        void this.#pulse(openId, 2);
+      } else {
+        this.#fail(openId, 'jammed');
+      }
+    }, this.s.config.hardware.openTimeoutMs);
+    timer.unref();
+    this.#timers.set(openId, timer);
+  }
+
+  #fail(openId: number, reason: 'jammed' | 'hardware-unavailable'): void {
+    this.s.store.change((ctx) => {
+      const open = this.s.repos.opens.get(openId);
+      if (!open || (open.state !== 'journaled' && open.state !== 'pulsed')) return;
+      this.s.repos.opens.setState(openId, 'failed', ctx.now);
+      if (reason === 'jammed') {
+        this.s.repos.compartments.setService(open.compartmentId, 'fault', 'jammed: the door did not open after two pulses');
+        ctx.event('door.jammed', { compartment: open.compartmentId, purpose: open.purpose });
+        ctx.audit('cabinet', 'door.jammed', { compartment: open.compartmentId, purpose: open.purpose });
+      }
+      this.#handlers.get(open.purpose)?.failed(ctx, open, reason);
+    });
+  }
+
+  #opened(openId: number): void {
+    const timer = this.#timers.get(openId);
+    if (timer) clearTimeout(timer);
+    this.#timers.delete(openId);
+    this.s.store.change((ctx) => {
+      const open = this.s.repos.opens.get(openId);
+      if (!open || open.state === 'opened') return;
+      this.s.repos.opens.setState(openId, 'opened', ctx.now);
+      this.#handlers.get(open.purpose)?.opened(ctx, { ...open, state: 'opened' });
+    });
+  }
+
+  #onEdge(edge: DoorEdge): void {
+    const compartment = this.s.repos.compartments.bySensor(edge.sensor);
+    if (!compartment) {
+      this.s.logger.debug({ sensor: edge.sensor }, 'edge on a sensor no compartment uses');
+      return;
+    }
+    const door = edge.open ? 'open' : 'closed';
+    if (compartment.door === door) return;
+    let openToMark: number | null = null;
+    this.s.store.change((ctx) => {
+      this.s.repos.compartments.setDoor(compartment.id, door, ctx.now);
+      const active = this.s.repos.opens.activeOn(compartment.id);
+      ctx.event(edge.open ? 'door.opened' : 'door.closed', { compartment: compartment.id, purpose: active?.purpose ?? null });
+      if (edge.open) {
+        if (!active) {
+          ctx.event('door.forced', { compartment: compartment.id });
+          ctx.audit('cabinet', 'door.forced', { compartment: compartment.id });
+        } else if (active.state !== 'opened') {
+          openToMark = active.id;
+        }
+      } else if (active && active.state === 'opened') {
+        this.s.repos.opens.setState(active.id, 'closed', ctx.now);
+        this.#handlers.get(active.purpose)?.closed(ctx, { ...active, state: 'closed' });
+      }
+    });
+    if (openToMark !== null) this.#opened(openToMark);
+  }
+
+  #onLink(state: LinkState): void {
+    if (state === 'lost') {
+      this.s.store.change((ctx) => ctx.event('hardware.lost', {}));
+    } else if (state === 'ok') {
+      this.s.store.change((ctx) => ctx.event('hardware.restored', {}));
+      this.syncDoors();
+    }
+  }
+
+  /** Brings stored door states in line with what the sensors say, as edges. */
+  syncDoors(): void {
+    for (const c of this.s.repos.compartments.all()) {
+      const open = this.s.board.doors.isOpen(c.doorSensor);
+      if (open === null) continue;
+      if (c.door === 'unknown') this.s.store.change((ctx) => this.s.repos.compartments.setDoor(c.id, open ? 'open' : 'closed', ctx.now));
+      else if ((c.door === 'open') !== open) this.#onEdge({ sensor: c.doorSensor, open, at: Date.now() });
+    }
+  }
+
+  /**
+   * After a restart: every open still in progress is settled from the sensors, never by pulsing again.
+   * A door seen open carries on (its close completes the open); a door seen open before and closed now was
+   * closed while we were down; a journaled or pulsed open whose door is shut cannot be known: interrupted.
+   */
+  reconcileJournal(): void {
+    for (const open of this.s.repos.opens.allActive()) {
+      const c = this.s.repos.compartments.get(open.compartmentId)!;
+      const isOpen = this.s.board.doors.isOpen(c.doorSensor);
+      this.s.store.change((ctx) => {
+        ctx.audit('cabinet', 'journal.reconciled', { compartment: c.id, purpose: open.purpose, journal: open.state, doorOpen: isOpen });
+        if (isOpen === true) {
+          this.s.repos.compartments.setDoor(c.id, 'open', ctx.now);
+          if (open.state !== 'opened') {
+            this.s.repos.opens.setState(open.id, 'opened', ctx.now);
+            this.#handlers.get(open.purpose)?.opened(ctx, { ...open, state: 'opened' });
+          }
+        } else if (isOpen === false && open.state === 'opened') {
+          this.s.repos.compartments.setDoor(c.id, 'closed', ctx.now);
+          this.s.repos.opens.setState(open.id, 'closed', ctx.now);
+          this.#handlers.get(open.purpose)?.closed(ctx, { ...open, state: 'closed' });
+        } else {
+          this.s.repos.opens.setState(open.id, 'interrupted', ctx.now);
+          this.#handlers.get(open.purpose)?.failed(ctx, open, 'interrupted');
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import type { ServiceContext } from './context.ts';
+
+/** Marks ready cases whose credential ran out as overdue, so a clerk takes the items back to the window. */
+export class ExpiryService {
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly s: ServiceContext, private readonly intervalMs = 60_000) {}
+
+  start(): void {
+    this.sweep();
+    this.#timer = setInterval(() => this.sweep(), this.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Returns the case numbers it marked overdue. */
+  sweep(): string[] {
+    const { cases } = this.s.repos;
+    const expired = cases.expiredReady(this.s.store.clock.now());
+    for (const c of expired) {
+      this.s.store.change((ctx) => {
+        const now = cases.get(c.caseNo);
+        if (now?.state !== 'ready') return;
+        cases.setState(c.caseNo, 'overdue');
+        // The credential stays on file so an applicant who comes late is told "expired, go to the window".
+        ctx.event('case.overdue', { caseNo: c.caseNo, expiredAt: new Date(c.expiresAt!).toISOString() });
+        ctx.audit('cabinet', 'case.overdue', { caseNo: c.caseNo });
+      });
+    }
+    return expired.map((c) => c.caseNo);
+  }
+}

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { allocate } from '../domain/allocation.ts';
+import { Refusal } from '../domain/refusal.ts';
+import type { OpenRow } from '../store/opens-repo.ts';
+import type { ChangeContext } from '../store/store.ts';
+import type { ServiceContext } from './context.ts';
+import type { CredentialService } from './credentials.ts';
+import type { DoorService, OpenHandlers } from './doors.ts';
+
+export interface LoadStarted {
+  loadId: string;
+  caseNo: string;
+  itemId: number;
+  compartment: string;
+}
+
+/**
+ * A clerk scans an item: the cabinet picks its compartment, opens the door, and the item counts as in once
+ * the door has closed again. Items scanned while their case's door is already open join that opening.
+ */
+export class LoadingService implements OpenHandlers {
+  constructor(private readonly s: ServiceContext, private readonly doors: DoorService, private readonly credentials: CredentialService) {
+    doors.register('load', this);
+  }
+
+  start(barcode: string, actor: string): LoadStarted {
+    if (this.s.board.link !== 'ok') {
+      throw new Refusal('unavailable', 'hardware-unavailable', 'the cabinet\'s lock board is not connected, so no door can open: check the board cable; loading resumes by itself when it is back');
+    }
+    const { cases, compartments, opens, loads } = this.s.repos;
+    let pulseOpen: number | null = null;
+    const started = this.s.store.change((ctx): LoadStarted => {
+      const item = cases.liveItemByBarcode(barcode);
+      if (!item) throw new Refusal('not-found', 'unknown-barcode', `no case is waiting for an item with barcode ${barcode}: check the label, or create the case first`, { barcode }, 'barcode');
+      if (item.state === 'loaded') throw new Refusal('conflict', 'already-loaded', `item ${barcode} is already in compartment ${item.compartmentId}`, { compartment: item.compartmentId }, 'barcode');
+      const c = cases.get(item.caseNo)!;
+      if (item.state === 'loading') {
+        const existing = this.s.store.db.prepare(`SELECT id FROM loads WHERE item_id = ? AND state = 'open'`).get(item.id) as { id: string } | undefined;
+        if (existing) return { loadId: existing.id, caseNo: c.caseNo, itemId: item.id, compartment: item.compartmentId! };
+      }
+      if (c.state !== 'awaiting-items') throw new Refusal('conflict', 'case-not-loading', `case ${c.caseNo} is ${c.state}, not awaiting items`, { state: c.state }, 'barcode');
+
+      const all = compartments.all();
+      const candidates = all.map((comp) => {
+        const active = opens.activeOn(comp.id);
+        const joinable = !active || (active.purpose === 'load' && comp.caseNo === c.caseNo);
+        return { id: comp.id, size: comp.size, usedVolume: comp.usedVolume, caseNo: comp.caseNo, available: comp.service === 'in-service' && joinable };
+      });
+      const stillToCome = cases.items(c.caseNo).filter((i) => i.state === 'expected' && i.id !== item.id).map((i) => i.type);
+      const allocation = allocate(item.type, stillToCome, c.caseNo, candidates);
+      if (!allocation.ok) {
+        throw new Refusal('conflict', 'cabinet-full', `no free compartment of size ${allocation.neededSize} or larger for ${barcode}: collect or retrieve a case, or enable a disabled compartment`, { neededSize: allocation.neededSize }, 'barcode');
+      }
+      const compartmentId = allocation.compartmentId;
+      const active = opens.activeOn(compartmentId);
+      let openId: number;
+      if (active) {
+        openId = active.id; // the clerk is already at this open door: no second pulse
+      } else {
+        openId = opens.journal(compartmentId, 'load', c.caseNo, ctx.now);
+        pulseOpen = openId;
+      }
+      compartments.bind(compartmentId, c.caseNo);
+      cases.setItem(item.id, 'loading', compartmentId, ctx.now);
+      const loadId = randomUUID();
+      loads.insert({ id: loadId, itemId: item.id, caseNo: c.caseNo, compartmentId, openId, actor, now: ctx.now });
+      ctx.event('load.started', { loadId, caseNo: c.caseNo, itemId: item.id, type: item.type, compartment: compartmentId });
+      ctx.audit(actor, 'load.started', { loadId, caseNo: c.caseNo, barcode, compartment: compartmentId });
+      return { loadId, caseNo: c.caseNo, itemId: item.id, compartment: compartmentId };
+    });
+    if (pulseOpen !== null) void this.doors.pulseAll([pulseOpen]);
+    return started;
+  }
+
+  state(loadId: string): { loadId: string; state: string; caseNo: string; compartment: string; reason: string | null } | undefined {
+    const l = this.s.repos.loads.get(loadId);
+    return l && { loadId: l.id, state: l.state, caseNo: l.caseNo, compartment: l.compartmentId, reason: l.reason };
+  }
+
+  opened(): void {}
+
+  closed(ctx: ChangeContext, open: OpenRow): void {
+    const { cases, loads } = this.s.repos;
+    const touched = new Set<string>();
+    for (const load of loads.openOf(open.id)) {
+      loads.end(load.id, 'committed', null, ctx.now);
+      cases.setItem(load.itemId, 'loaded', load.compartmentId, ctx.now);
+      const item = cases.item(load.itemId)!;
+      ctx.event('item.loaded', { loadId: load.id, caseNo: load.caseNo, itemId: item.id, type: item.type, label: item.label, compartment: load.compartmentId });
+      ctx.audit('cabinet', 'item.loaded', { loadId: load.id, caseNo: load.caseNo, barcode: item.barcode, compartment: load.compartmentId });
+      touched.add(load.caseNo);
+    }
+    for (const caseNo of touched) {
+      const items = cases.items(caseNo);
+      if (cases.get(caseNo)!.state === 'awaiting-items' && items.every((i) => i.state === 'loaded')) {
+        const issued = this.credentials.issue(ctx, caseNo);
+        const compartments = [...new Set(items.map((i) => i.compartmentId!))].sort();
+        ctx.event('case.ready', { caseNo, compartments, expiresAt: issued.expiresAt });
+      }
+    }
+  }
+
+  failed(ctx: ChangeContext, open: OpenRow, reason: string): void {
+    const { cases, loads, compartments } = this.s.repos;
+    for (const load of loads.openOf(open.id)) {
+      loads.end(load.id, 'aborted', reason, ctx.now);
+      cases.setItem(load.itemId, 'expected', null, ctx.now);
+      ctx.event('load.aborted', { loadId: load.id, caseNo: load.caseNo, compartment: load.compartmentId, reason });
+    }
+    compartments.releaseIfEmpty(open.compartmentId);
+  }
+}

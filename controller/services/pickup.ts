@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { codeSchemaPattern, qrPattern } from '../domain/credentials.ts';
+import { checkGuard, recordFailure, recordSuccess, resume } from '../domain/pickup-guard.ts';
+import { itemTypeNames, sensitiveItemTypes } from '../domain/types.ts';
+import { Keyring } from '../secrets/keyring.ts';
+import type { OpenRow } from '../store/opens-repo.ts';
+import type { ChangeContext } from '../store/store.ts';
+import type { ServiceContext } from './context.ts';
+import type { CredentialService } from './credentials.ts';
+import type { DoorService, OpenHandlers } from './doors.ts';
+
+export type PickupRequest =
+  | { readonly code: string; readonly idSuffix?: string }
+  | { readonly qr: string; readonly idSuffix?: string }
+  /** The kiosk completes a scanned QR that asked for the ID suffix. */
+  | { readonly scanId: string; readonly idSuffix: string };
+
+export type PickupAnswer =
+  | { result: 'opened'; compartments: string[]; caseNo: string; items: { type: string; label: string | null; name: string }[] }
+  | { result: 'need-id'; scanId?: string }
+  | { result: 'denied'; reason: DenialReason; retryAfterSeconds?: number; attemptsLeft?: number; window?: string };
+
+/**
+ * `invalid` covers every wrong credential and wrong ID suffix alike, so the answer never tells a guesser
+ * which part was right (no oracle).
+ */
+export type DenialReason = 'invalid' | 'locked-out' | 'suspended' | 'expired' | 'out-of-service' | 'unrecognised';
+
+const PENDING_SCAN_MS = 120_000;
+
+export class PickupService implements OpenHandlers {
+  /** Scanned QR codes waiting for the ID suffix, by a random id only the kiosk learns. Memory only, 2 min. */
+  readonly #pendingScans = new Map<string, { qr: string; until: number }>();
+
+  constructor(private readonly s: ServiceContext, private readonly doors: DoorService, private readonly credentials: CredentialService) {
+    doors.register('pickup', this);
+  }
+
+  /** A line from the cabinet's scanner. */
+  scan(line: string): PickupAnswer {
+    if (!qrPattern.test(line)) {
+      this.s.bus.kiosk.emit({ type: 'scan', kind: 'unknown', masked: `${line.length} characters` });
+      const answer: PickupAnswer = { result: 'denied', reason: 'unrecognised' };
+      this.s.bus.kiosk.emit({ type: 'denied', reason: answer.reason });
+      return answer;
+    }
+    this.s.bus.kiosk.emit({ type: 'scan', kind: 'pickup-qr', masked: `${line.slice(0, 7)}…` });
+    return this.pickup({ qr: line }, 'scanner');
+  }
+
+  pickup(request: PickupRequest, channel: 'kiosk' | 'scanner'): PickupAnswer {
+    const answer = this.#decide(request, channel);
+    if (answer.result === 'denied') this.s.bus.kiosk.emit({ type: 'denied', reason: answer.reason, retryAfterSeconds: answer.retryAfterSeconds, attemptsLeft: answer.attemptsLeft, window: answer.window });
+    return answer;
+  }
+
+  /** A clerk re-enables code entry after the daily ceiling stopped it. */
+  resumeCodeEntry(actor: string): void {
+    this.s.store.change((ctx) => {
+      this.s.repos.guard.put(resume(this.s.repos.guard.get(), ctx.now));
+      ctx.event('pickup.resumed', { by: actor });
+      ctx.audit(actor, 'pickup.resumed', {});
+    });
+  }
+
+  guardStatus(): { lockedUntil: string | null; suspended: boolean; consecutiveFailures: number; failuresToday: number } {
+    const g = this.s.repos.guard.get();
+    return { lockedUntil: g.lockedUntil > this.s.store.clock.now() ? new Date(g.lockedUntil).toISOString() : null, suspended: g.suspended, consecutiveFailures: g.consecutiveFailures, failuresToday: g.dayFailures };
+  }
+
+  #decide(request: PickupRequest, channel: 'kiosk' | 'scanner'): PickupAnswer {
+    const now = this.s.store.clock.now();
+    const verdict = checkGuard(this.s.repos.guard.get(), now);
+    if (!verdict.allowed) {
+      return verdict.reason === 'locked-out'
+        ? { result: 'denied', reason: 'locked-out', retryAfterSeconds: verdict.retryAfterSeconds }
+        : { result: 'denied', reason: 'suspended', window: this.s.config.policy.helpWindow };
+    }
+    if (this.s.board.link !== 'ok') return { result: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow };
+
+    let form: 'code' | 'qr';
+    let secret: string;
+    if ('scanId' in request) {
+      const pending = this.#pendingScans.get(request.scanId);
+      this.#pendingScans.delete(request.scanId);
+      if (!pending || pending.until < now) return this.#fail('qr', 'the scan expired or is unknown', channel);
+      form = 'qr';
+      secret = pending.qr;
+    } else if ('code' in request) {
+      form = 'code';
+      secret = request.code;
+      // The code always needs the ID suffix: ask for it before looking anything up, so "need-id" says nothing.
+      if (request.idSuffix === undefined) return { result: 'need-id' };
+      if (!codeSchemaPattern.test(secret)) return this.#fail(form, 'malformed code', channel);
+    } else {
+      form = 'qr';
+      secret = request.qr;
+      if (!qrPattern.test(secret)) return this.#fail(form, 'malformed qr', channel);
+    }
+    const idSuffix = 'idSuffix' in request ? request.idSuffix : undefined;
+
+    const { cases } = this.s.repos;
+    const credential = cases.activeCredentialByHash(form, form === 'code' ? this.credentials.hashCode(secret) : this.credentials.hashQr(secret));
+    if (!credential) return this.#fail(form, 'no such credential', channel);
+    const c = cases.get(credential.caseNo)!;
+    const items = cases.items(c.caseNo).filter((i) => i.state === 'loaded');
+    const needsId = form === 'code' || this.s.config.policy.qrNeedsIdSuffix === 'always' || items.some((i) => sensitiveItemTypes.has(i.type));
+    if (needsId && idSuffix === undefined) {
+      // Only a holder of the 144-bit QR gets here, so asking reveals nothing guessable.
+      const scanId = randomUUID();
+      this.#pendingScans.set(scanId, { qr: secret, until: now + PENDING_SCAN_MS });
+      this.#prunePending(now);
+      this.s.bus.kiosk.emit({ type: 'need-id', scanId, expiresInSeconds: PENDING_SCAN_MS / 1000 });
+      return { result: 'need-id', scanId };
+    }
+    if (needsId && (c.idSuffixHash === null || !Keyring.sameHash(this.credentials.hashIdSuffix(idSuffix!), c.idSuffixHash))) {
+      return this.#fail(form, 'wrong id suffix', channel);
+    }
+    if (credential.expiresAt <= now || c.state === 'overdue') {
+      return { result: 'denied', reason: 'expired', window: this.s.config.policy.helpWindow };
+    }
+    if (c.state !== 'ready') return this.#fail(form, `case is ${c.state}`, channel);
+
+    const compartmentIds = [...new Set(items.map((i) => i.compartmentId!))].sort();
+    const pickupId = randomUUID();
+    const openIds = this.s.store.change((ctx) => {
+      this.s.repos.guard.put(recordSuccess(this.s.repos.guard.get()));
+      this.s.store.db.prepare(`INSERT INTO pickups (id, case_no, credential_id, method, state, started_at) VALUES (?, ?, ?, ?, 'opening', ?)`).run(pickupId, c.caseNo, credential.id, form, ctx.now);
+      cases.setState(c.caseNo, 'picking-up');
+      const ids = compartmentIds.map((id) => this.s.repos.opens.journal(id, 'pickup', pickupId, ctx.now));
+      ctx.event('pickup.started', { caseNo: c.caseNo, method: form, channel, compartments: compartmentIds });
+      ctx.audit('applicant', 'pickup.started', { caseNo: c.caseNo, method: form, channel, compartments: compartmentIds });
+      return ids;
+    });
+    const itemList = items.map((i) => ({ type: i.type, label: i.label, name: i.label ?? itemTypeNames[i.type].zh }));
+    this.s.bus.kiosk.emit({ type: 'opening', compartments: compartmentIds, caseNo: c.caseNo, items: items.map((i) => ({ type: i.type, label: i.label })) });
+    void this.doors.pulseAll(openIds);
+    return { result: 'opened', compartments: compartmentIds, caseNo: c.caseNo, items: itemList };
+  }
+
+  #fail(form: 'code' | 'qr', why: string, channel: 'kiosk' | 'scanner'): PickupAnswer {
+    const { policy } = this.s.config;
+    return this.s.store.change((ctx) => {
+      const outcome = recordFailure(this.s.repos.guard.get(), ctx.now, policy);
+      this.s.repos.guard.put(outcome.state);
+      ctx.event('pickup.denied', { method: form, channel, reason: 'invalid', consecutive: outcome.lockedOut ? policy.lockoutAfterFailures : outcome.state.consecutiveFailures, today: outcome.state.dayFailures });
+      ctx.audit('applicant', 'pickup.denied', { method: form, channel, why });
+      if (outcome.lockedOut) {
+        const until = new Date(outcome.state.lockedUntil).toISOString();
+        ctx.event('pickup.lockout', { kind: 'lockout', until, failuresToday: outcome.state.dayFailures });
+        ctx.audit('cabinet', 'pickup.lockout', { until });
+      }
+      if (outcome.suspendedNow) {
+        ctx.event('pickup.lockout', { kind: 'daily-ceiling', failuresToday: outcome.state.dayFailures, alarm: true });
+        ctx.audit('cabinet', 'pickup.suspended', { failuresToday: outcome.state.dayFailures });
+      }
+      if (outcome.suspendedNow) return { result: 'denied', reason: 'suspended', window: policy.helpWindow };
+      if (outcome.lockedOut) return { result: 'denied', reason: 'locked-out', retryAfterSeconds: Math.ceil((outcome.state.lockedUntil - ctx.now) / 1000) };
+      return { result: 'denied', reason: 'invalid', attemptsLeft: outcome.attemptsLeft };
+    });
+  }
+
+  #prunePending(now: number): void {
+    for (const [id, p] of this.#pendingScans) if (p.until < now) this.#pendingScans.delete(id);
+  }
+
+  // ---- doors of a pickup ----
+
+  opened(ctx: ChangeContext, open: OpenRow): void {
+    const pickup = this.#pickup(open.ref);
+    if (!pickup) return;
+    // The credential is spent once a door is seen open.
+    if (this.s.repos.cases.spendCredential(pickup.credential_id, ctx.now)) ctx.audit('cabinet', 'credential.spent', { caseNo: pickup.case_no });
+    this.s.bus.kiosk.emit({ type: 'door-opened', compartment: open.compartmentId });
+  }
+
+  closed(ctx: ChangeContext, open: OpenRow): void {
+    this.#settle(ctx, open.ref);
+  }
+
+  failed(ctx: ChangeContext, open: OpenRow, reason: string): void {
+    const pickup = this.#pickup(open.ref);
+    if (!pickup) return;
+    if (reason === 'jammed' || reason === 'hardware-unavailable') {
+      this.s.bus.kiosk.emit({ type: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow });
+    }
+    this.#settle(ctx, open.ref);
+  }
+
+  /** When no door of the pickup is still in progress: completed if every door opened and closed, else interrupted. */
+  #settle(ctx: ChangeContext, pickupId: string): void {
+    const pickup = this.#pickup(pickupId);
+    if (!pickup || pickup.state !== 'opening') return;
+    const opens = this.s.repos.opens.byRef('pickup', pickupId);
+    if (opens.some((o) => o.state === 'journaled' || o.state === 'pulsed' || o.state === 'opened')) return;
+    const { cases, compartments } = this.s.repos;
+    if (opens.every((o) => o.state === 'closed')) {
+      this.s.store.db.prepare(`UPDATE pickups SET state = 'completed', ended_at = ? WHERE id = ?`).run(ctx.now, pickupId);
+      for (const item of cases.items(pickup.case_no)) if (item.state === 'loaded') cases.setItem(item.id, 'collected', item.compartmentId, ctx.now);
+      for (const o of opens) compartments.releaseIfEmpty(o.compartmentId);
+      cases.setState(pickup.case_no, 'collected', { closedAt: ctx.now });
+      ctx.event('pickup.completed', { caseNo: pickup.case_no, compartments: opens.map((o) => o.compartmentId) });
+      ctx.audit('cabinet', 'pickup.completed', { caseNo: pickup.case_no });
+      this.s.bus.kiosk.emit({ type: 'collected', caseNo: pickup.case_no });
+    } else {
+      this.s.store.db.prepare(`UPDATE pickups SET state = 'interrupted', ended_at = ? WHERE id = ?`).run(ctx.now, pickupId);
+      const detail = opens.map((o) => ({ compartment: o.compartmentId, journal: o.state }));
+      ctx.event('pickup.interrupted', { caseNo: pickup.case_no, doors: detail, action: 'a clerk verifies the compartments and retrieves or hands over the items' });
+      ctx.audit('cabinet', 'pickup.interrupted', { caseNo: pickup.case_no, doors: detail });
+    }
+  }
+
+  #pickup(id: string): { id: string; case_no: string; credential_id: number; state: string } | undefined {
+    return this.s.store.db.prepare('SELECT id, case_no, credential_id, state FROM pickups WHERE id = ?').get(id) as { id: string; case_no: string; credential_id: number; state: string } | undefined;
+  }
+}

@@ -1,0 +1,67 @@
+import { Refusal } from '../domain/refusal.ts';
+import type { OpenRow } from '../store/opens-repo.ts';
+import type { ChangeContext } from '../store/store.ts';
+import type { ServiceContext } from './context.ts';
+import type { DoorService, OpenHandlers } from './doors.ts';
+
+const RETRIEVABLE = new Set(['ready', 'overdue', 'awaiting-items', 'picking-up']);
+
+/** A clerk takes a case's items back (overdue, cancelled, or a pickup that was interrupted). */
+export class RetrievalService implements OpenHandlers {
+  constructor(private readonly s: ServiceContext, private readonly doors: DoorService) {
+    doors.register('retrieve', this);
+  }
+
+  retrieve(caseNo: string, actor: string): { caseNo: string; compartments: string[] } {
+    if (this.s.board.link !== 'ok') throw new Refusal('unavailable', 'hardware-unavailable', 'the lock board is not connected, so no door can open: check the board cable and try again');
+    const { cases, opens } = this.s.repos;
+    let openIds: number[] = [];
+    const compartments = this.s.store.change((ctx) => {
+      const c = cases.get(caseNo);
+      if (!c) throw new Refusal('not-found', 'unknown-case', `no case ${caseNo}: check the case number`);
+      if (!RETRIEVABLE.has(c.state)) throw new Refusal('conflict', 'case-not-retrievable', `case ${caseNo} is ${c.state}: there is nothing to take back`, { state: c.state });
+      if (c.state === 'picking-up' && this.s.store.db.prepare(`SELECT 1 FROM pickups WHERE case_no = ? AND state = 'opening'`).get(caseNo)) {
+        throw new Refusal('conflict', 'pickup-in-progress', `the applicant of case ${caseNo} is collecting right now: wait until the doors are closed`);
+      }
+      const inside = [...new Set(cases.items(caseNo).filter((i) => i.state === 'loaded').map((i) => i.compartmentId!))].sort();
+      for (const id of inside) {
+        if (opens.activeOn(id)) throw new Refusal('conflict', 'door-busy', `compartment ${id} is already being opened: wait until its door is closed`, { compartment: id });
+      }
+      cases.revokeCredentials(caseNo);
+      if (inside.length === 0) {
+        this.#finish(ctx, caseNo, actor);
+        return inside;
+      }
+      openIds = inside.map((id) => opens.journal(id, 'retrieve', caseNo, ctx.now));
+      ctx.audit(actor, 'case.retrieve-started', { caseNo, compartments: inside });
+      return inside;
+    });
+    void this.doors.pulseAll(openIds);
+    return { caseNo, compartments };
+  }
+
+  opened(): void {}
+
+  closed(ctx: ChangeContext, open: OpenRow): void {
+    const all = this.s.repos.opens.byRef('retrieve', open.ref);
+    if (all.some((o) => o.state === 'journaled' || o.state === 'pulsed' || o.state === 'opened')) return;
+    this.#finish(ctx, open.ref, 'clerk');
+  }
+
+  failed(ctx: ChangeContext, open: OpenRow, reason: string): void {
+    ctx.event('case.retrieve_failed', { caseNo: open.ref, compartment: open.compartmentId, reason });
+  }
+
+  #finish(ctx: ChangeContext, caseNo: string, actor: string): void {
+    const { cases, compartments } = this.s.repos;
+    const c = cases.get(caseNo)!;
+    if (c.state === 'retrieved') return;
+    for (const item of cases.items(caseNo)) {
+      if (item.state === 'expected' || item.state === 'loading' || item.state === 'loaded') cases.setItem(item.id, 'retrieved', item.compartmentId, ctx.now);
+      if (item.compartmentId) compartments.releaseIfEmpty(item.compartmentId);
+    }
+    cases.setState(caseNo, 'retrieved', { closedAt: ctx.now });
+    ctx.event('case.retrieved', { caseNo, from: c.state });
+    ctx.audit(actor, 'case.retrieved', { caseNo, from: c.state });
+  }
+}

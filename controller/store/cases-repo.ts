@@ -1,0 +1,134 @@
+import type { CaseState, ItemState, ItemType } from '../domain/types.ts';
+import type { Db } from './database.ts';
+
+export interface MaskedApplicant { readonly name: string; readonly phone: string; readonly idNumber: string }
+
+export interface CaseRow {
+  readonly caseNo: string;
+  readonly state: CaseState;
+  readonly enterpriseName: string;
+  readonly uscc: string;
+  readonly applicant: MaskedApplicant;
+  readonly applicantEnc: Buffer | null;
+  readonly idSuffixHash: string | null;
+  readonly createdAt: number;
+  readonly createdBy: string;
+  readonly readyAt: number | null;
+  readonly expiresAt: number | null;
+  readonly closedAt: number | null;
+}
+
+export interface ItemRow {
+  readonly id: number;
+  readonly caseNo: string;
+  readonly type: ItemType;
+  readonly barcode: string;
+  readonly label: string | null;
+  readonly state: ItemState;
+  readonly compartmentId: string | null;
+}
+
+export interface CredentialRow {
+  readonly id: number;
+  readonly caseNo: string;
+  readonly expiresAt: number;
+  readonly state: 'active' | 'spent' | 'revoked';
+}
+
+interface RawCase { case_no: string; state: CaseState; enterprise_name: string; uscc: string; applicant_enc: Buffer | null; applicant_masked: string; id_suffix_hash: string | null; created_at: number; created_by: string; ready_at: number | null; expires_at: number | null; closed_at: number | null }
+interface RawItem { id: number; case_no: string; type: ItemType; barcode: string; label: string | null; state: ItemState; compartment_id: string | null }
+
+const toCase = (r: RawCase): CaseRow => ({
+  caseNo: r.case_no, state: r.state, enterpriseName: r.enterprise_name, uscc: r.uscc, applicant: JSON.parse(r.applicant_masked), applicantEnc: r.applicant_enc,
+  idSuffixHash: r.id_suffix_hash, createdAt: r.created_at, createdBy: r.created_by, readyAt: r.ready_at, expiresAt: r.expires_at, closedAt: r.closed_at,
+});
+const toItem = (r: RawItem): ItemRow => ({ id: r.id, caseNo: r.case_no, type: r.type, barcode: r.barcode, label: r.label, state: r.state, compartmentId: r.compartment_id });
+
+export class CasesRepo {
+  constructor(private readonly db: Db) {}
+
+  insert(c: { caseNo: string; enterpriseName: string; uscc: string; applicantEnc: Buffer; applicant: MaskedApplicant; idSuffixHash: string; createdAt: number; createdBy: string }, items: readonly { type: ItemType; barcode: string; label: string | null }[]): void {
+    this.db.prepare(`INSERT INTO cases (case_no, state, enterprise_name, uscc, applicant_enc, applicant_masked, id_suffix_hash, created_at, created_by)
+      VALUES (?, 'awaiting-items', ?, ?, ?, ?, ?, ?, ?)`).run(c.caseNo, c.enterpriseName, c.uscc, c.applicantEnc, JSON.stringify(c.applicant), c.idSuffixHash, c.createdAt, c.createdBy);
+    const insertItem = this.db.prepare(`INSERT INTO items (case_no, type, barcode, label, state) VALUES (?, ?, ?, ?, 'expected')`);
+    for (const item of items) insertItem.run(c.caseNo, item.type, item.barcode, item.label);
+  }
+
+  get(caseNo: string): CaseRow | undefined {
+    const r = this.db.prepare('SELECT * FROM cases WHERE case_no = ?').get(caseNo) as RawCase | undefined;
+    return r && toCase(r);
+  }
+
+  list(state?: CaseState, limit = 500): CaseRow[] {
+    const rows = state
+      ? this.db.prepare('SELECT * FROM cases WHERE state = ? ORDER BY created_at DESC LIMIT ?').all(state, limit)
+      : this.db.prepare('SELECT * FROM cases ORDER BY created_at DESC LIMIT ?').all(limit);
+    return (rows as RawCase[]).map(toCase);
+  }
+
+  setState(caseNo: string, state: CaseState, fields: { readyAt?: number; expiresAt?: number; closedAt?: number } = {}): void {
+    this.db.prepare(`UPDATE cases SET state = ?, ready_at = coalesce(?, ready_at), expires_at = coalesce(?, expires_at), closed_at = coalesce(?, closed_at) WHERE case_no = ?`)
+      .run(state, fields.readyAt ?? null, fields.expiresAt ?? null, fields.closedAt ?? null, caseNo);
+  }
+
+  /** Ready cases whose credential has run out. */
+  expiredReady(now: number): CaseRow[] {
+    return (this.db.prepare(`SELECT * FROM cases WHERE state = 'ready' AND expires_at IS NOT NULL AND expires_at <= ?`).all(now) as RawCase[]).map(toCase);
+  }
+
+  items(caseNo: string): ItemRow[] {
+    return (this.db.prepare('SELECT * FROM items WHERE case_no = ? ORDER BY id').all(caseNo) as RawItem[]).map(toItem);
+  }
+
+  item(id: number): ItemRow | undefined {
+    const r = this.db.prepare('SELECT * FROM items WHERE id = ?').get(id) as RawItem | undefined;
+    return r && toItem(r);
+  }
+
+  /** The not-yet-collected item carrying this barcode. */
+  liveItemByBarcode(barcode: string): ItemRow | undefined {
+    const r = this.db.prepare(`SELECT * FROM items WHERE barcode = ? AND state IN ('expected','loading','loaded')`).get(barcode) as RawItem | undefined;
+    return r && toItem(r);
+  }
+
+  liveBarcodes(barcodes: readonly string[]): string[] {
+    if (barcodes.length === 0) return [];
+    const marks = barcodes.map(() => '?').join(',');
+    return (this.db.prepare(`SELECT barcode FROM items WHERE state IN ('expected','loading','loaded') AND barcode IN (${marks})`).all(...barcodes) as { barcode: string }[]).map((r) => r.barcode);
+  }
+
+  setItem(id: number, state: ItemState, compartmentId: string | null, now: number): void {
+    this.db.prepare(`UPDATE items SET state = ?, compartment_id = ?,
+      loaded_at = CASE WHEN ? = 'loaded' THEN ? ELSE loaded_at END,
+      closed_at = CASE WHEN ? IN ('collected','retrieved') THEN ? ELSE closed_at END WHERE id = ?`).run(state, compartmentId, state, now, state, now, id);
+  }
+
+  // ---- credentials: only keyed hashes are stored ----
+
+  insertCredential(caseNo: string, codeHash: string, qrHash: string, issuedAt: number, expiresAt: number): number {
+    return Number(this.db.prepare(`INSERT INTO credentials (case_no, code_hash, qr_hash, issued_at, expires_at, state) VALUES (?, ?, ?, ?, ?, 'active')`).run(caseNo, codeHash, qrHash, issuedAt, expiresAt).lastInsertRowid);
+  }
+
+  codeInUse(codeHash: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM credentials WHERE state = 'active' AND code_hash = ?`).get(codeHash) !== undefined;
+  }
+
+  activeCredentialByHash(form: 'code' | 'qr', hash: string): CredentialRow | undefined {
+    const column = form === 'code' ? 'code_hash' : 'qr_hash';
+    const r = this.db.prepare(`SELECT id, case_no, expires_at, state FROM credentials WHERE state = 'active' AND ${column} = ?`).get(hash) as { id: number; case_no: string; expires_at: number; state: 'active' } | undefined;
+    return r && { id: r.id, caseNo: r.case_no, expiresAt: r.expires_at, state: r.state };
+  }
+
+  activeCredentialOf(caseNo: string): CredentialRow | undefined {
+    const r = this.db.prepare(`SELECT id, case_no, expires_at, state FROM credentials WHERE state = 'active' AND case_no = ?`).get(caseNo) as { id: number; case_no: string; expires_at: number; state: 'active' } | undefined;
+    return r && { id: r.id, caseNo: r.case_no, expiresAt: r.expires_at, state: r.state };
+  }
+
+  revokeCredentials(caseNo: string): void {
+    this.db.prepare(`UPDATE credentials SET state = 'revoked' WHERE case_no = ? AND state = 'active'`).run(caseNo);
+  }
+
+  spendCredential(id: number, now: number): boolean {
+    return this.db.prepare(`UPDATE credentials SET state = 'spent', spent_at = ? WHERE id = ? AND state = 'active'`).run(now, id).changes === 1;
+  }
+}

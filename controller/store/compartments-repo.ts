@@ -1,0 +1,89 @@
+import type { CompartmentConfig } from '../config/schema.ts';
+import { itemFootprint } from '../domain/allocation.ts';
+import type { CompartmentService, CompartmentSize, DoorState, ItemType } from '../domain/types.ts';
+import type { Db } from './database.ts';
+
+export interface CompartmentRow {
+  readonly id: string;
+  readonly size: CompartmentSize;
+  readonly lockChannel: number;
+  readonly doorSensor: number;
+  readonly service: CompartmentService;
+  readonly serviceNote: string | null;
+  readonly caseNo: string | null;
+  readonly door: DoorState;
+  /** Items committed inside. */
+  readonly loadedItems: number;
+  /** Volume of the items inside or being loaded. */
+  readonly usedVolume: number;
+}
+
+interface Raw { id: string; size: CompartmentSize; lock_channel: number; door_sensor: number; service: CompartmentService; service_note: string | null; case_no: string | null; door: DoorState }
+
+export class CompartmentsRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Brings the table in line with the configuration; refuses to drop a compartment that holds items. */
+  syncWithConfig(compartments: readonly CompartmentConfig[]): void {
+    const wanted = new Set(compartments.map((c) => c.id));
+    this.db.transaction(() => {
+      for (const c of compartments) {
+        this.db.prepare(`INSERT INTO compartments (id, size, lock_channel, door_sensor) VALUES (?, ?, ?, ?)
+          ON CONFLICT (id) DO UPDATE SET size = excluded.size, lock_channel = excluded.lock_channel, door_sensor = excluded.door_sensor`).run(c.id, c.size, c.lockChannel, c.doorSensor);
+      }
+      for (const { id, case_no } of this.db.prepare('SELECT id, case_no FROM compartments').all() as { id: string; case_no: string | null }[]) {
+        if (wanted.has(id)) continue;
+        if (case_no !== null) throw new Error(`compartment ${id} holds case ${case_no} but is no longer in the configuration: retrieve the items first, or put ${id} back`);
+        this.db.prepare('DELETE FROM compartments WHERE id = ?').run(id);
+      }
+    }).immediate();
+  }
+
+  all(): CompartmentRow[] {
+    const rows = this.db.prepare('SELECT * FROM compartments ORDER BY id').all() as Raw[];
+    const items = this.db.prepare(`SELECT compartment_id AS id, type, state FROM items WHERE state IN ('loading','loaded') AND compartment_id IS NOT NULL`).all() as { id: string; type: ItemType; state: string }[];
+    return rows.map((r) => this.#toRow(r, items.filter((i) => i.id === r.id)));
+  }
+
+  get(id: string): CompartmentRow | undefined {
+    const r = this.db.prepare('SELECT * FROM compartments WHERE id = ?').get(id) as Raw | undefined;
+    if (!r) return undefined;
+    const items = this.db.prepare(`SELECT type, state FROM items WHERE state IN ('loading','loaded') AND compartment_id = ?`).all(id) as { type: ItemType; state: string }[];
+    return this.#toRow(r, items);
+  }
+
+  bySensor(sensor: number): CompartmentRow | undefined {
+    const r = this.db.prepare('SELECT id FROM compartments WHERE door_sensor = ?').get(sensor) as { id: string } | undefined;
+    return r ? this.get(r.id) : undefined;
+  }
+
+  ofCase(caseNo: string): CompartmentRow[] {
+    return (this.db.prepare('SELECT id FROM compartments WHERE case_no = ? ORDER BY id').all(caseNo) as { id: string }[]).map((r) => this.get(r.id)!);
+  }
+
+  setDoor(id: string, door: DoorState, now: number): void {
+    this.db.prepare('UPDATE compartments SET door = ?, door_since = ? WHERE id = ?').run(door, now, id);
+  }
+
+  setService(id: string, service: CompartmentService, note: string | null): void {
+    this.db.prepare('UPDATE compartments SET service = ?, service_note = ? WHERE id = ?').run(service, note, id);
+  }
+
+  bind(id: string, caseNo: string): void {
+    this.db.prepare('UPDATE compartments SET case_no = ? WHERE id = ?').run(caseNo, id);
+  }
+
+  /** Frees the compartment once nothing of its case is inside or on the way in. */
+  releaseIfEmpty(id: string): void {
+    this.db.prepare(`UPDATE compartments SET case_no = NULL WHERE id = ? AND NOT EXISTS (SELECT 1 FROM items WHERE compartment_id = ? AND state IN ('loading','loaded'))`).run(id, id);
+  }
+
+  #toRow(r: Raw, items: { type: ItemType; state: string }[]): CompartmentRow {
+    return {
+      id: r.id, size: r.size, lockChannel: r.lock_channel, doorSensor: r.door_sensor, service: r.service, serviceNote: r.service_note,
+      caseNo: r.case_no, door: r.door,
+      loadedItems: items.filter((i) => i.state === 'loaded').length,
+      usedVolume: items.reduce((sum, i) => sum + itemFootprint[i.type].volume, 0),
+    };
+  }
+}

@@ -1,0 +1,153 @@
+// Versioned schema. Each entry moves the database from version i to i+1 inside one transaction; the
+// version lives in PRAGMA user_version. Never edit a shipped migration: append a new one.
+
+export const migrations: readonly string[] = [
+  /* 1: the walking cabinet */ `
+  CREATE TABLE compartments (
+    id            TEXT PRIMARY KEY,
+    size          TEXT NOT NULL CHECK (size IN ('S','M','L')),
+    lock_channel  INTEGER NOT NULL,
+    door_sensor   INTEGER NOT NULL,
+    service       TEXT NOT NULL DEFAULT 'in-service' CHECK (service IN ('in-service','disabled','fault')),
+    service_note  TEXT,
+    case_no       TEXT,
+    door          TEXT NOT NULL DEFAULT 'unknown' CHECK (door IN ('open','closed','unknown')),
+    door_since    INTEGER
+  );
+
+  CREATE TABLE cases (
+    case_no          TEXT PRIMARY KEY,
+    state            TEXT NOT NULL CHECK (state IN ('awaiting-items','ready','picking-up','collected','overdue','retrieved')),
+    enterprise_name  TEXT NOT NULL,
+    uscc             TEXT NOT NULL,
+    applicant_enc    BLOB,            -- AES-256-GCM of {name, phone, idNumber}; NULL once purged
+    applicant_masked TEXT NOT NULL,   -- JSON {name, phone, idNumber}, masked for display
+    id_suffix_hash   TEXT,            -- keyed hash of the ID number's last 6 characters
+    created_at       INTEGER NOT NULL,
+    created_by       TEXT NOT NULL,
+    ready_at         INTEGER,
+    expires_at       INTEGER,
+    closed_at        INTEGER
+  );
+  CREATE INDEX cases_by_state ON cases (state);
+
+  CREATE TABLE items (
+    id             INTEGER PRIMARY KEY,
+    case_no        TEXT NOT NULL REFERENCES cases (case_no),
+    type           TEXT NOT NULL,
+    barcode        TEXT NOT NULL,
+    label          TEXT,
+    state          TEXT NOT NULL CHECK (state IN ('expected','loading','loaded','collected','retrieved')),
+    compartment_id TEXT REFERENCES compartments (id),
+    loaded_at      INTEGER,
+    closed_at      INTEGER
+  );
+  CREATE INDEX items_by_case ON items (case_no);
+  -- A barcode is unique among the items not yet collected or retrieved.
+  CREATE UNIQUE INDEX items_live_barcode ON items (barcode) WHERE state IN ('expected','loading','loaded');
+
+  CREATE TABLE credentials (
+    id         INTEGER PRIMARY KEY,
+    case_no    TEXT NOT NULL REFERENCES cases (case_no),
+    code_hash  TEXT NOT NULL,
+    qr_hash    TEXT NOT NULL,
+    issued_at  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('active','spent','revoked')),
+    spent_at   INTEGER
+  );
+  CREATE UNIQUE INDEX credentials_active_code ON credentials (code_hash) WHERE state = 'active';
+  CREATE UNIQUE INDEX credentials_active_qr ON credentials (qr_hash) WHERE state = 'active';
+
+  -- The open journal: written before every pulse, so a crash between journal and door is visible.
+  CREATE TABLE opens (
+    id             INTEGER PRIMARY KEY,
+    compartment_id TEXT NOT NULL REFERENCES compartments (id),
+    purpose        TEXT NOT NULL CHECK (purpose IN ('load','pickup','retrieve','remote')),
+    ref            TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('journaled','pulsed','opened','closed','failed','interrupted')),
+    pulses         INTEGER NOT NULL DEFAULT 0,
+    journaled_at   INTEGER NOT NULL,
+    opened_at      INTEGER,
+    closed_at      INTEGER
+  );
+  CREATE INDEX opens_active ON opens (compartment_id) WHERE state IN ('journaled','pulsed','opened');
+
+  CREATE TABLE loads (
+    id             TEXT PRIMARY KEY,
+    item_id        INTEGER NOT NULL REFERENCES items (id),
+    case_no        TEXT NOT NULL,
+    compartment_id TEXT NOT NULL,
+    open_id        INTEGER NOT NULL REFERENCES opens (id),
+    state          TEXT NOT NULL CHECK (state IN ('open','committed','aborted')),
+    reason         TEXT,
+    actor          TEXT NOT NULL,
+    created_at     INTEGER NOT NULL,
+    ended_at       INTEGER
+  );
+  CREATE INDEX loads_by_open ON loads (open_id);
+
+  CREATE TABLE pickups (
+    id            TEXT PRIMARY KEY,
+    case_no       TEXT NOT NULL,
+    credential_id INTEGER NOT NULL,
+    method        TEXT NOT NULL CHECK (method IN ('code','qr')),
+    state         TEXT NOT NULL CHECK (state IN ('opening','completed','interrupted')),
+    started_at    INTEGER NOT NULL,
+    ended_at      INTEGER
+  );
+
+  -- Cabinet-wide failed-attempt counters (one row).
+  CREATE TABLE pickup_guard (
+    id                   INTEGER PRIMARY KEY CHECK (id = 1),
+    consecutive_failures INTEGER NOT NULL,
+    lockouts_in_row      INTEGER NOT NULL,
+    locked_until         INTEGER NOT NULL,
+    day                  TEXT NOT NULL,
+    day_failures         INTEGER NOT NULL,
+    suspended            INTEGER NOT NULL
+  );
+  INSERT INTO pickup_guard VALUES (1, 0, 0, 0, '', 0, 0);
+
+  -- The event outbox: seq rises by exactly one per event (AUTOINCREMENT never reuses a number).
+  CREATE TABLE events (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    id      TEXT NOT NULL,
+    boot_id TEXT NOT NULL,
+    ts      INTEGER NOT NULL,
+    type    TEXT NOT NULL,
+    data    TEXT NOT NULL,
+    sent_at INTEGER
+  );
+
+  -- Credentials to deliver to the SMS gateway; the whole payload is encrypted (it holds the phone and code).
+  CREATE TABLE notify_outbox (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_no     TEXT NOT NULL,
+    payload_enc BLOB NOT NULL,
+    created_at  INTEGER NOT NULL,
+    sent_at     INTEGER
+  );
+
+  CREATE TABLE audit (
+    seq    INTEGER PRIMARY KEY,
+    ts     INTEGER NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    data   TEXT NOT NULL,
+    prev   TEXT NOT NULL,
+    hash   TEXT NOT NULL
+  );
+
+  CREATE TABLE users (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    role       TEXT NOT NULL CHECK (role IN ('clerk','ops','admin')),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
+];

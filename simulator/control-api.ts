@@ -1,0 +1,85 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errorHandler } from '../admin-api/errors.ts';
+import { openSse } from '../admin-api/sse.ts';
+import { SimError, type CabinetModel } from './cabinet-model.ts';
+import type { FirmataDeviceEmulator } from './firmata-device.ts';
+import type { ScannerDeviceEmulator } from './scanner-device.ts';
+import { readFileSync } from 'node:fs';
+
+export interface SimulatorParts {
+  readonly model: CabinetModel;
+  readonly firmata: FirmataDeviceEmulator;
+  readonly scanner: ScannerDeviceEmulator;
+}
+
+const doorParam = z.object({ id: z.string().regex(/^[A-Z][0-9]{2}$/, 'a door id is like "A01"') });
+
+/** The person standing in front of the cabinet (CONTRACT §5), plus a live picture at `/`. */
+export async function buildControlApi(parts: SimulatorParts): Promise<FastifyInstance> {
+  const { model, firmata, scanner } = parts;
+  const app = Fastify({ logger: false, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof SimError) return reply.code(409).send({ error: error.message, issues: [] });
+    return errorHandler(error, request, reply);
+  });
+  const known = (id: string) => {
+    if (!(id in model.snapshot())) throw Object.assign(new SimError(`no door ${id}: doors are ${Object.keys(model.snapshot()).join(', ')}`), { statusCode: 404 });
+  };
+  const state = () => ({ board: firmata.cableConnected ? 'connected' : 'disconnected', host: firmata.hostConnected ? 'connected' : 'waiting', scannerReaders: scanner.readers, doors: model.snapshot() });
+
+  app.get('/sim/state', async () => state());
+
+  app.post('/sim/scan', { schema: { body: z.object({ text: z.string().min(1, 'text is what the scanner reads').max(4096) }).strict() } }, async (request) => {
+    scanner.scan(request.body.text);
+    return { ok: true, readers: scanner.readers };
+  });
+
+  app.post('/sim/doors/:id/close', { schema: { params: doorParam, body: z.object({ occupied: z.boolean().optional() }).strict().optional() } }, async (request) => {
+    known(request.params.id);
+    model.close(request.params.id, { occupied: request.body?.occupied });
+    return model.snapshot()[request.params.id];
+  });
+
+  app.post('/sim/doors/:id/force', { schema: { params: doorParam } }, async (request) => {
+    known(request.params.id);
+    model.force(request.params.id);
+    return model.snapshot()[request.params.id];
+  });
+
+  app.post('/sim/faults', { schema: { body: z.object({ door: doorParam.shape.id, fault: z.enum(['jam', 'sensor-stuck'], { error: 'fault is "jam", "sensor-stuck" or null' }).nullable() }).strict() } }, async (request) => {
+    known(request.body.door);
+    model.setFault(request.body.door, request.body.fault);
+    return model.snapshot()[request.body.door];
+  });
+
+  app.post('/sim/board/disconnect', async () => {
+    firmata.disconnect();
+    return { board: 'disconnected' };
+  });
+  app.post('/sim/board/connect', async () => {
+    firmata.connect();
+    return { board: 'connected' };
+  });
+
+  app.get('/sim/stream', (request, reply) => {
+    const sse = openSse(request, reply);
+    sse.send('state', state());
+    let pending = false;
+    // Coalesce bursts (a pulse flips relay and door within microseconds) into one frame.
+    const off = model.onChange(() => {
+      if (pending) return;
+      pending = true;
+      setTimeout(() => { pending = false; sse.send('state', state()); }, 20);
+    });
+    const offHost = firmata.onHost(() => sse.send('state', state()));
+    sse.onClose(() => { off(); offHost(); });
+  });
+
+  const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page));
+  return app;
+}

@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startController, type RunningController } from '../../bin/run.ts';
+import { parseConfig } from '../../controller/config/load.ts';
+import type { CabinetConfigInput } from '../../controller/config/schema.ts';
+import type { Clock } from '../../controller/store/store.ts';
+import { startSimulator, type RunningSimulator } from '../../simulator/simulator.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** A clock the test moves: real time plus an offset. */
+export class TestClock implements Clock {
+  offsetMs = 0;
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+export interface Harness {
+  readonly sim: RunningSimulator;
+  readonly controller: RunningController;
+  readonly dataDir: string;
+  readonly clock: TestClock;
+  /** Calls the admin API in-process (fastify.inject); bearer defaults to the admin token. */
+  call(method: string, url: string, body?: unknown, token?: string | null): Promise<{ status: number; json: any }>;
+  /** Stops the controller only (the simulator keeps its doors), as a crash or restart would. */
+  stopController(): Promise<void>;
+  /** Starts a new controller on the same data dir and simulator. */
+  restartController(): Promise<RunningController>;
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly config?: Partial<CabinetConfigInput>;
+  readonly dataDir?: string;
+}
+
+/** The real thing on loopback: simulator over Firmata/TCP and the scanner line, controller with a real SQLite file. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'govlocker-test-'));
+  const ownsDir = !options.dataDir;
+  const base = parseConfig({ ...options.config, dataDir, api: { host: '127.0.0.1', port: 0 } }, {});
+  const sim = await startSimulator({ compartments: base.compartments, controlPort: 0, firmataPort: 0, scannerPort: 0 });
+  const config = parseConfig({
+    ...options.config,
+    dataDir,
+    api: { host: '127.0.0.1', port: 0 },
+    hardware: { driver: 'firmata', pulseMs: 40, debounceMs: 5, openTimeoutMs: 800, readyTimeoutMs: 5000, ...options.config?.hardware, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.firmata } },
+    scanner: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.scanner } },
+  }, {});
+  const clock = new TestClock();
+  let controller = await startController(config, { adminToken: ADMIN_TOKEN, logLevel: process.env.GOVLOCKER_TEST_LOG ?? 'silent', clock });
+  let running = true;
+  const harness: Harness = {
+    sim, dataDir, clock,
+    get controller() {
+      return controller;
+    },
+    async call(method, url, body, token = ADMIN_TOKEN) {
+      const r = await controller.api.inject({
+        method: method as 'GET', url,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      let json: unknown = null;
+      try { json = r.json(); } catch { json = r.body; }
+      return { status: r.statusCode, json };
+    },
+    async stopController() {
+      if (running) await controller.stop();
+      running = false;
+    },
+    async restartController() {
+      if (running) await controller.stop();
+      controller = await startController(config, { adminToken: ADMIN_TOKEN, logLevel: process.env.GOVLOCKER_TEST_LOG ?? 'silent', clock });
+      running = true;
+      return controller;
+    },
+    async stop() {
+      if (running) await controller.stop();
+      running = false;
+      await sim.stop();
+      if (ownsDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** Polls until `check` returns a truthy value (or throws after `ms`). */
+export async function until<T>(check: () => T | Promise<T>, ms = 3000, what = 'condition'): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+      last = v;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A valid case body (identifiers pass their check digits). */
+export function caseBody(caseNo: string, items: { type: string; barcode: string; label?: string }[]) {
+  return {
+    caseNo,
+    enterprise: { name: '广州市白云某某科技有限公司', uscc: '91440101MA5CXY7A25' },
+    applicant: { name: '张三', phone: '13800138000', idNumber: '440106199001011235' },
+    items,
+  };
+}
+export const ID_SUFFIX = '011235';
