@@ -15,7 +15,6 @@ import { pageRoutes } from './routes/pages.ts';
 export async function buildApi(cabinet: Cabinet, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: false,
     bodyLimit: 64 * 1024,
     // The kiosk's SSE stream and clerk pages keep connections: do not let them hold a shutdown.
     forceCloseConnections: true,

@@ -32,7 +32,7 @@ export const hardwareSchema = z.object({
   transport: transportSchema.default({ kind: 'tcp', host: '127.0.0.1', port: 3030 }),
   /** How long a lock relay is energised for one open. */
   pulseMs: z.number().int().min(20, 'a pulse under 20 ms does not release a latch').max(2000, 'a relay held over 2 s overheats the solenoid').default(300),
-  /** Door switches must hold a new level this long before it counts. */
+  /** After a door switch changes, its contacts settle this long before another change is taken. */
   debounceMs: z.number().int().min(0).max(1000).default(20),
   /** A door that has not opened this long after its pulse gets one retry, then counts as jammed. */
   openTimeoutMs: z.number().int().min(100).max(60_000).default(2000),

@@ -141,6 +141,7 @@ export function normaliseMobile(s: string): string {
 export function checkMobile(input: string): IdentifierCheck {
   const s = normaliseMobile(input);
   const example = 'e.g. 13800138000 (+86, spaces and dashes are fine)';
+  if (/^(?:\+|00)/.test(s)) return problem(`only mainland China mobile numbers (+86) can receive the pickup SMS, ${example}: ask for a mainland mobile number`);
   if (!/^\d+$/.test(s)) return problem(`a mobile number is digits only, ${example}: re-type the phone number`);
   if (s.length !== 11) return problem(`a mainland mobile number has 11 digits, this has ${s.length}, ${example}: re-type the phone number`);
   if (!/^1[3-9]\d{9}$/.test(s)) return problem(`a mainland mobile number starts with 13–19, ${example}: re-type the phone number, or ask for a mobile instead of a landline`);

@@ -1,0 +1,259 @@
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import firmataIo from 'firmata-io';
+import five from 'johnny-five';
+import { SerialPort } from 'serialport';
+import type { TransportConfig } from '../../controller/config/schema.ts';
+
+// One connection to a Firmata board: the transport (TCP socket or serial port), firmata-io on it, and a
+// johnny-five Board around that, up to `ready`. A link is never reused: when it closes, the driver builds a
+// new one. Everything johnny-five keeps per board (its board cache, pin normalisers, timers) is undone here.
+
+type Firmata = InstanceType<typeof firmataIo.Firmata>;
+
+/** The parts of johnny-five's Board we rely on that @types/johnny-five does not describe. */
+export interface J5Board {
+  readonly io: Firmata;
+  isReady: boolean;
+  timer: NodeJS.Timeout | null;
+  on(event: 'ready', listener: () => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  once(event: 'ready', listener: () => void): this;
+  removeAllListeners(): this;
+}
+
+interface J5BoardStatics {
+  new (options: { io: Firmata; repl: false; debug: false; sigint: false; timeout: number; id?: string }): J5Board;
+  readonly cache: J5Board[];
+  readonly Pins: { normalize: { clear(): void } };
+}
+
+/** johnny-five's relay (its @types name `isOn`, which does not exist; `isClosed` does). */
+export interface J5Relay {
+  close(): void;
+  open(): void;
+  readonly isClosed: boolean;
+}
+
+interface J5RelayStatics {
+  new (options: { pin: number; board: J5Board; type: 'NO' | 'NC' }): J5Relay;
+}
+
+const J5Board = five.Board as unknown as J5BoardStatics;
+const J5Relay = five.Relay as unknown as J5RelayStatics;
+
+const REPORT_VERSION = 0xf9;
+
+export interface FirmataLinkOptions {
+  transport: TransportConfig;
+  /** Transport open + Firmata handshake (version, firmware, capabilities, analog mapping) must finish in this. */
+  handshakeTimeoutMs: number;
+  /** Aborting closes whatever is open and rejects. */
+  signal?: AbortSignal;
+}
+
+export class FirmataLink {
+  #closed = false;
+  #closeReason = '';
+  readonly #closeListeners = new Set<(reason: string) => void>();
+  /** performance.now() of the last byte from the board. */
+  lastHeardAt = performance.now();
+
+  private constructor(
+    readonly stream: Duplex,
+    readonly io: Firmata,
+    readonly board: J5Board,
+  ) {
+    stream.on('data', () => (this.lastHeardAt = performance.now()));
+    stream.on('close', () => this.#markClosed('the connection closed'));
+    if (stream.destroyed) this.#markClosed('the connection closed');
+  }
+
+  /** Opens the transport and completes the Firmata handshake; rejects (leaving nothing open) if either fails. */
+  static async open(options: FirmataLinkOptions): Promise<FirmataLink> {
+    const deadline = performance.now() + options.handshakeTimeoutMs;
+    const stream = await openTransport(options.transport, options.handshakeTimeoutMs, options.signal);
+    const onAbort = (): void => void stream.destroy();
+    options.signal?.addEventListener('abort', onAbort);
+    // Errors arrive as 'close' too; without a listener an 'error' would be thrown at the process.
+    stream.on('error', () => {});
+    let io: Firmata | undefined;
+    let board: J5Board | undefined;
+    try {
+      // A Wi-Fi/Ethernet board greets only at boot, so over TCP ask for the version at once; a board on a
+      // serial port resets when the port opens and greets by itself once booted (about 2 s).
+      io = new firmataIo.Firmata(stream, { reportVersionTimeout: options.transport.kind === 'tcp' ? 100 : 2500 });
+      io.on('error', () => {}); // firmata-io re-emits transport errors here before johnny-five listens
+      board = new J5Board({ io, repl: false, debug: false, sigint: false, timeout: Math.max(1, deadline - performance.now()) });
+      const ready = waitForReady(stream, board, Math.max(1, deadline - performance.now()));
+      // firmata-io emits 'connect' on the transport's 'open', which a net.Socket never emits and a SerialPort
+      // already has: johnny-five waits for 'connect' before it passes on 'ready', so announce it here.
+      io.emit('connect');
+      await ready;
+      if (options.signal?.aborted) throw new Error('aborted');
+      return new FirmataLink(stream, io, board);
+    } catch (error) {
+      release(stream, io, board);
+      stream.destroy();
+      throw error;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Called once, when the connection closes for any reason (soon, if it already has). */
+  onClose(listener: (reason: string) => void): () => void {
+    if (this.#closed) {
+      queueMicrotask(() => listener(this.#closeReason));
+      return () => {};
+    }
+    this.#closeListeners.add(listener);
+    return () => this.#closeListeners.delete(listener);
+  }
+
+  /** A johnny-five relay on an output pin, driven LOW before it is handed out. */
+  relay(pin: number): J5Relay {
+    // johnny-five's Relay never sets a pin mode (it relies on Firmata's power-on OUTPUT): set it explicitly.
+    this.io.pinMode(pin, this.io.MODES.OUTPUT);
+    const relay = new J5Relay({ pin, board: this.board, type: 'NO' });
+    relay.open();
+    return relay;
+  }
+
+  /** Asks the board for the level it holds on an output pin; resolves with it, or null after `timeoutMs`. */
+  queryOutput(pin: number, timeoutMs: number): Promise<number | null> {
+    return new Promise((resolve) => {
+      const event = `pin-state-${pin}`;
+      const finish = (state: number | null): void => {
+        clearTimeout(timer);
+        offClose();
+        this.io.removeListener(event, onState);
+        resolve(state);
+      };
+      const onState = (): void => finish(this.io.pins[pin]?.state ?? null);
+      const timer = setTimeout(() => finish(null), timeoutMs);
+      const offClose = this.onClose(() => finish(null));
+      this.io.queryPinState(pin, onState);
+    });
+  }
+
+  /** A heartbeat: the board answers REPORT_VERSION with its version, which refreshes `lastHeardAt`. */
+  ping(): void {
+    this.write([REPORT_VERSION]);
+  }
+
+  write(bytes: number[]): void {
+    if (!this.#closed && !this.stream.destroyed && this.stream.writable) this.stream.write(Uint8Array.from(bytes));
+  }
+
+  /** Closes the connection: `graceful` lets the writes already queued (relays LOW) reach the board first. */
+  async close(reason: string, { graceful = false }: { graceful?: boolean } = {}): Promise<void> {
+    if (graceful && !this.#closed && !this.stream.destroyed) await finish(this.stream, 500);
+    this.#markClosed(reason);
+    release(this.stream, this.io, this.board);
+    this.stream.destroy();
+  }
+
+  #markClosed(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason = reason;
+    for (const listener of this.#closeListeners) listener(reason);
+    this.#closeListeners.clear();
+  }
+}
+
+async function openTransport(transport: TransportConfig, timeoutMs: number, signal?: AbortSignal): Promise<Duplex> {
+  if (signal?.aborted) throw new Error('aborted');
+  if (transport.kind === 'tcp') {
+    const socket = net.createConnection({ host: transport.host, port: transport.port });
+    socket.setNoDelay(true); // Firmata messages are 3 bytes: the worst case for Nagle
+    const onAbort = (): void => void socket.destroy();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      await settle(socket, 'connect', timeoutMs, `no TCP connection to ${transport.host}:${transport.port}`);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    socket.setKeepAlive(true, 1000);
+    return socket;
+  }
+  const port = new SerialPort({ path: transport.path, baudRate: transport.baudRate, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(new Error(`cannot open ${transport.path}: ${error.message}`)) : resolve())));
+  if (signal?.aborted) {
+    port.destroy();
+    throw new Error('aborted');
+  }
+  return port;
+}
+
+/** Resolves on `event`; rejects (and destroys the stream) on error, close or timeout. */
+function settle(stream: Duplex, event: string, timeoutMs: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error): void => {
+      clearTimeout(timer);
+      stream.off(event, onEvent).off('error', onError).off('close', onClose);
+      if (error) {
+        stream.destroy();
+        reject(error);
+      } else resolve();
+    };
+    const onEvent = (): void => done();
+    const onError = (error: Error): void => done(new Error(`${what}: ${error.message}`));
+    const onClose = (): void => done(new Error(`${what}: closed`));
+    const timer = setTimeout(() => done(new Error(`${what}: no answer in ${timeoutMs} ms`)), timeoutMs);
+    stream.once(event, onEvent).once('error', onError).once('close', onClose);
+  });
+}
+
+function waitForReady(stream: Duplex, board: J5Board, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error): void => {
+      clearTimeout(timer);
+      stream.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onClose = (): void => done(new Error('the board closed the connection during the Firmata handshake'));
+    const timer = setTimeout(() => done(new Error(`the board did not finish the Firmata handshake in ${Math.round(timeoutMs)} ms (is it running StandardFirmata?)`)), timeoutMs);
+    stream.once('close', onClose);
+    board.once('ready', () => done());
+    board.on('error', (error) => done(error));
+  });
+}
+
+/** Undoes what firmata-io and johnny-five keep per board, so a reconnecting driver leaks nothing. */
+function release(stream: Duplex, io: Firmata | undefined, board: J5Board | undefined): void {
+  if (io?.reportVersionTimeoutId) clearTimeout(io.reportVersionTimeoutId);
+  if (board) {
+    if (board.timer) clearTimeout(board.timer);
+    board.timer = null;
+    const index = J5Board.cache.indexOf(board);
+    if (index >= 0) J5Board.cache.splice(index, 1);
+    // Its pin normalisers are cached per board in a module-level Map; it is only a cache, so emptying it is safe.
+    J5Board.Pins.normalize.clear();
+  }
+  board?.removeAllListeners();
+  if (io) {
+    io.removeAllListeners();
+    io.on('error', () => {}); // firmata-io still re-emits the transport's errors here
+  }
+  stream.removeAllListeners('data');
+}
+
+/** Lets what was written reach the OS, then ends the stream (or gives up after the timeout). */
+function finish(stream: Duplex, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    if (stream instanceof SerialPort) stream.drain(() => done());
+    else stream.end(done);
+  });
+}
