@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Cabinet } from '../controller/cabinet.ts';
 import { redactUrl } from '../controller/logging.ts';
 import { errorHandler } from './errors.ts';
+import { acceptEmptyJson } from './json-body.ts';
 import { cabinetRoutes } from './routes/cabinet.ts';
 import { kioskRoutes } from './routes/kiosk.ts';
 import { metricsRoute } from './routes/metrics.ts';
@@ -18,7 +19,14 @@ export async function buildApi(cabinet: Cabinet, logger: Logger): Promise<Fastif
     bodyLimit: 64 * 1024,
     // The kiosk's SSE stream and clerk pages keep connections: do not let them hold a shutdown.
     forceCloseConnections: true,
+    // One line per change or refusal is logged below; routine reads (polling, SSE) stay at debug.
+    disableRequestLogging: true,
   }).withTypeProvider<ZodTypeProvider>();
+  acceptEmptyJson(app);
+  app.addHook('onResponse', async (request, reply) => {
+    const quiet = request.method === 'GET' && reply.statusCode < 400;
+    request.log[quiet ? 'debug' : 'info']({ method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);

@@ -2,6 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorHandler } from '../admin-api/errors.ts';
+import { acceptEmptyJson } from '../admin-api/json-body.ts';
 import { openSse } from '../admin-api/sse.ts';
 import { SimError, type CabinetModel } from './cabinet-model.ts';
 import type { FirmataDeviceEmulator } from './firmata-device.ts';
@@ -20,6 +21,7 @@ const doorParam = z.object({ id: z.string().regex(/^[A-Z][0-9]{2}$/, 'a door id 
 export async function buildControlApi(parts: SimulatorParts): Promise<FastifyInstance> {
   const { model, firmata, scanner } = parts;
   const app = Fastify({ logger: false, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
+  acceptEmptyJson(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((error: FastifyError, request, reply) => {
