@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Cabinet } from '../controller/cabinet.ts';
@@ -20,7 +20,7 @@ export async function buildApi(cabinet: Cabinet, logger: Logger): Promise<Fastif
     // The kiosk's SSE stream and clerk pages keep connections: do not let them hold a shutdown.
     forceCloseConnections: true,
     // One line per change or refusal is logged below; routine reads (polling, SSE) stay at debug.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();
   acceptEmptyJson(app);
   app.addHook('onResponse', async (request, reply) => {

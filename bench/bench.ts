@@ -1,1 +1,30 @@
-export async function runBenchmarks(): Promise<void> {}
+import { measureCabinetLatency } from './cabinet-latency.ts';
+import { measureColdStart } from './cold-start.ts';
+import { percentile, report } from './stats.ts';
+import { measureDriverRoundTrip, measureWireRoundTrip } from './wire.ts';
+
+/**
+ * `npm run bench`: every figure as one JSON line on stdout. Targets (from the product's requirements) ride
+ * along as `target` so a reader sees at once what each number is held to.
+ */
+export async function runBenchmarks(): Promise<void> {
+  const wire = await measureWireRoundTrip(500);
+  const wireP50 = percentile(wire, 50);
+  report('wire_round_trip_p50', wireP50, 'ms', { samples: wire.length, what: 'relay pin write → door switch report, plain Firmata over TCP' });
+  report('wire_round_trip_p99', percentile(wire, 99), 'ms', { samples: wire.length });
+
+  const driver = await measureDriverRoundTrip(300);
+  report('driver_round_trip_p50', percentile(driver, 50), 'ms', { samples: driver.length, what: 'LockBank.pulse() → DoorSensors open edge' });
+  report('driver_round_trip_p99', percentile(driver, 99), 'ms', { samples: driver.length });
+
+  const { load, pickup } = await measureCabinetLatency(100);
+  report('pickup_latency_p50', percentile(pickup, 50), 'ms', { samples: pickup.length, what: 'POST /kiosk/pickup → every door of the case sensed open' });
+  report('pickup_latency_p99', percentile(pickup, 99), 'ms', { samples: pickup.length, target: `≤ 50 and ≤ 3 × wire p50 (${(3 * wireP50).toFixed(2)})` });
+  report('load_latency_p50', percentile(load, 50), 'ms', { samples: load.length, what: 'POST /loads → door sensed open' });
+  report('load_latency_p99', percentile(load, 99), 'ms', { samples: load.length, target: '≤ 50' });
+
+  const starts = [];
+  for (let i = 0; i < 3; i++) starts.push(await measureColdStart(i === 2 ? 3000 : 0));
+  report('cold_start_to_ready', percentile(starts.map((s) => s.readyMs), 50), 'ms', { runs: starts.map((s) => Math.round(s.readyMs)), what: 'spawn `govlocker start` → health with the board connected', target: '≤ 1500' });
+  report('idle_rss', starts[2]!.idleRssBytes / 1024 / 1024, 'MB', { what: 'govlocker start (simulator + controller + API), 3 s idle', target: '≤ 120' });
+}

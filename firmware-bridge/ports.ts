@@ -11,13 +11,22 @@ export interface DoorEdge {
   readonly at: number;
 }
 
+export interface PulseOptions {
+  /**
+   * The door switch of the compartment this lock holds. When given, and that door was closed when the pulse
+   * began, the relay is switched off as soon as the door is reported open (the latch has done its work), so
+   * the next lock in line is not kept waiting. A door already "open" (a lying sensor) gets the full pulse.
+   */
+  readonly doorSensor?: number;
+}
+
 /** Relays that release compartment latches. A channel is energised only for a pulse, never held. */
 export interface LockBank {
   /**
-   * Energise the channel for the driver's configured pulse length, then de-energise it.
-   * Resolves once the relay is off again; rejects if the board is not reachable (nothing was energised then).
+   * Energise the channel for at most the driver's configured pulse length, then de-energise it. Pulses run
+   * one at a time. Resolves once the relay is off again; rejects if the board is not reachable.
    */
-  pulse(channel: number): Promise<void>;
+  pulse(channel: number, options?: PulseOptions): Promise<void>;
 }
 
 /** Door switches, one per compartment. */

@@ -28,7 +28,7 @@ function rateLimiter(limit: number, windowMs: number) {
 
 /** The applicant's side: no sign-in, nothing personal in any answer. */
 export const kioskRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async (app, { cabinet }) => {
-  const limited = rateLimiter(10, 10_000);
+  const limited = rateLimiter(cabinet.config.policy.kioskRequestsPer10s, 10_000);
 
   app.post('/kiosk/pickup', { schema: { body: pickupBody } }, async (request, reply) => {
     const wait = limited(request.ip, Date.now());

@@ -70,19 +70,24 @@ function applyEnvironment(raw: Json, env: NodeJS.ProcessEnv, problems: ConfigPro
   return out;
 }
 
-function crossCheck(config: CabinetConfig): ConfigProblem[] {
+/** Only the fields the cross-check reads; loose so it also runs on a file the schema refused (every problem at once). */
+type CompartmentPins = Partial<Record<'id' | 'lockChannel' | 'doorSensor', unknown>>;
+
+function crossCheck(compartments: readonly CompartmentPins[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const seen = { id: new Map<string, number>(), lockChannel: new Map<number, number>(), doorSensor: new Map<number, number>() };
-  config.compartments.forEach((c, i) => {
+  const seen = { id: new Map<unknown, number>(), lockChannel: new Map<unknown, number>(), doorSensor: new Map<unknown, number>() };
+  compartments.forEach((c, i) => {
     for (const key of ['id', 'lockChannel', 'doorSensor'] as const) {
-      const map = seen[key] as Map<string | number, number>;
+      if (c[key] === undefined) continue;
+      const map = seen[key];
       const first = map.get(c[key]);
       if (first !== undefined) problems.push({ path: `compartments.${i}.${key}`, message: `${key} ${JSON.stringify(c[key])} is already used by compartments.${first}: give each compartment its own` });
       else map.set(c[key], i);
     }
   });
   // On a Firmata board locks and sensors share one pin space: one pin cannot be both.
-  config.compartments.forEach((c, i) => {
+  compartments.forEach((c, i) => {
+    if (c.doorSensor === undefined) return;
     const other = seen.lockChannel.get(c.doorSensor);
     if (other !== undefined) problems.push({ path: `compartments.${i}.doorSensor`, message: `pin ${c.doorSensor} is the lock channel of compartments.${other}: a pin is either a relay output or a door input` });
   });
@@ -97,10 +102,13 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
   }
   const withEnv = applyEnvironment(asObject(raw), env, problems);
   const parsed = configSchema.safeParse(withEnv);
-  if (!parsed.success) problems.push(...zodIssuesToProblems(parsed.error));
+  if (!parsed.success) {
+    problems.push(...zodIssuesToProblems(parsed.error));
+    if (Array.isArray(withEnv.compartments)) problems.push(...crossCheck(withEnv.compartments.map(asObject)));
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems, source);
   const config: CabinetConfig = { ...parsed.data, compartments: parsed.data.compartments ?? demoCompartments() };
-  const cross = crossCheck(config);
+  const cross = crossCheck(config.compartments);
   if (cross.length > 0) throw new ConfigError(cross, source);
   return config;
 }

@@ -55,6 +55,8 @@ export const policySchema = z.object({
   lockoutSeconds: z.number().int().min(1).max(3600).default(60),
   /** Failed attempts per calendar day after which code entry stops until a clerk re-enables it. */
   dailyFailureCeiling: z.number().int().min(10).max(100_000).default(100),
+  /** Kiosk requests accepted per client in a 10-second window: a person's pace, refusing scripted bursts. */
+  kioskRequestsPer10s: z.number().int().min(1).max(10_000).default(10),
   /** Window shown to applicants when something fails. */
   helpWindow: z.string().min(1).max(20).default('1'),
 });

@@ -50,7 +50,7 @@ export class DoorService {
     if (!open || (open.state !== 'journaled' && open.state !== 'pulsed')) return;
     const compartment = this.s.repos.compartments.get(open.compartmentId)!;
     try {
-      await this.s.board.locks.pulse(compartment.lockChannel);
+      await this.s.board.locks.pulse(compartment.lockChannel, { doorSensor: compartment.doorSensor });
     } catch (error) {
       this.s.logger.warn({ compartment: compartment.id, err: (error as Error).message }, 'lock pulse failed');
       this.#fail(openId, 'hardware-unavailable');

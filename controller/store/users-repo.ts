@@ -13,8 +13,11 @@ export const newToken = (): string => 'glk_' + randomBytes(32).toString('base64u
 export class UsersRepo {
   constructor(private readonly db: Db) {}
 
-  count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM users WHERE revoked_at IS NULL').get() as { n: number }).n;
+  count(role?: Role): number {
+    const row = role
+      ? this.db.prepare('SELECT count(*) AS n FROM users WHERE revoked_at IS NULL AND role = ?').get(role)
+      : this.db.prepare('SELECT count(*) AS n FROM users WHERE revoked_at IS NULL').get();
+    return (row as { n: number }).n;
   }
 
   add(name: string, role: Role, token: string, now: number): UserRow {

@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { TransportConfig } from '../../controller/config/schema.ts';
 import { ListenerSet } from '../listeners.ts';
-import type { CabinetBoard, DoorEdge, DoorSensors, LinkState, Listener, LockBank, Unsubscribe } from '../ports.ts';
+import type { CabinetBoard, DoorEdge, DoorSensors, LinkState, Listener, LockBank, PulseOptions, Unsubscribe } from '../ports.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import { DoorDebouncer } from './door-debouncer.ts';
 import { HardwareUnavailableError } from './errors.ts';
@@ -12,7 +12,7 @@ export interface FirmataBoardOptions {
   transport: TransportConfig;
   /** How long a lock relay is energised for one open. */
   pulseMs: number;
-  /** A door switch must hold a new level this long before it counts. */
+  /** After a door switch changes, its contacts settle this long before another change is taken. */
   debounceMs: number;
   /** Output pins driving lock relays (HIGH = energised). */
   lockChannels: number[];
@@ -75,7 +75,7 @@ export class FirmataBoard implements CabinetBoard {
     this.#linkListeners = new ListenerSet<LinkState>(onError);
     this.#edgeListeners = new ListenerSet<DoorEdge>(onError);
     this.#debouncer = new DoorDebouncer(options.doorSensors, options.debounceMs, (edge) => this.#emitEdge(edge), options.now ?? Date.now);
-    this.locks = { pulse: (channel) => this.#pulse(channel) };
+    this.locks = { pulse: (channel, options) => this.#pulse(channel, options) };
     this.doors = {
       isOpen: (sensor) => this.#debouncer.level(sensor) ?? null,
       onEdge: (listener) => this.#edgeListeners.add(listener),
@@ -147,34 +147,49 @@ export class FirmataBoard implements CabinetBoard {
     this.#logger.info('board stopped');
   }
 
-  async #pulse(channel: number): Promise<void> {
+  async #pulse(channel: number, options: PulseOptions = {}): Promise<void> {
     if (!this.#lockChannels.has(channel)) {
       throw new RangeError(`lock channel ${channel} is not wired to this board (its lock channels: ${[...this.#lockChannels].join(', ')})`);
     }
     if (this.#link !== 'ok' || !this.#connection) throw new HardwareUnavailableError(`the board is ${this.#link === 'connecting' ? 'not connected yet' : 'unreachable'}: lock channel ${channel} was not pulsed`);
-    return this.#queue.run(() => this.#pulseNow(channel));
+    return this.#queue.run(() => this.#pulseNow(channel, options.doorSensor));
   }
 
   /**
    * One pulse, alone on the wire: energise; once the board confirms the output HIGH, wait pulseMs (so the
    * latch gets at least pulseMs however late the on-write arrived); de-energise, always; confirm it LOW.
    */
-  async #pulseNow(channel: number): Promise<void> {
+  async #pulseNow(channel: number, doorSensor: number | undefined): Promise<void> {
     const connection = this.#connection;
     if (!connection || this.#link !== 'ok') throw new HardwareUnavailableError(`the board went away before lock channel ${channel}'s turn: it was not pulsed`);
     const relay = connection.relays.get(channel)!;
     const started = performance.now();
+    // The door's open edge ends the pulse early, but only for a door seen closed when the pulse began.
+    let doorOpened = false;
+    let endEarly: (() => void) | null = null;
+    const watchesDoor = doorSensor !== undefined && this.#debouncer.level(doorSensor) === false;
+    const offEdge = watchesDoor
+      ? this.#edgeListeners.add((edge) => {
+        if (edge.sensor !== doorSensor || !edge.open) return;
+        doorOpened = true;
+        endEarly?.();
+      })
+      : () => {};
     try {
       relay.close();
       await this.#confirmOutput(connection, channel, 1);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#options.pulseMs);
-        this.#cutPulse = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      if (!doorOpened) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.#options.pulseMs);
+          endEarly = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          this.#cutPulse = endEarly;
+        });
+      }
     } finally {
+      offEdge();
       this.#cutPulse = null;
       this.#switchOff(connection, channel, relay);
     }

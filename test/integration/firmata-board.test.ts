@@ -125,6 +125,28 @@ describe('FirmataBoard over TCP', () => {
     expect(cabinet.model.relayEnergisedMs('B04')).toBe(0);
   });
 
+  it('a pulse given its door sensor ends when that door is seen open, so the next lock in line goes at once', async () => {
+    const b = await startBoard({ pulseMs: 400 });
+    const relays = recordRelays();
+    const started = performance.now();
+    await Promise.all(['A03', 'B03'].map((id) => b.locks.pulse(cabinet.lockOf(id), { doorSensor: cabinet.sensorOf(id) })));
+    expect(performance.now() - started).toBeLessThan(200); // not two full 400 ms pulses
+    expect(cabinet.model.snapshot().A03!.open && cabinet.model.snapshot().B03!.open).toBe(true);
+    // Still one relay at a time: B03 goes on only after A03 is off.
+    const offA = relays.find((e) => e.id === 'A03' && !e.on)!;
+    const onB = relays.find((e) => e.id === 'B03' && e.on)!;
+    expect(onB.t).toBeGreaterThanOrEqual(offA.t);
+  });
+
+  it('a door whose sensor already says open gets the full pulse (a lying sensor must not lock items in)', async () => {
+    cabinet.model.force('A04');
+    const b = await startBoard({ pulseMs: 150 });
+    const started = performance.now();
+    await b.locks.pulse(cabinet.lockOf('A04'), { doorSensor: cabinet.sensorOf('A04') });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+    expect(cabinet.model.snapshot().A04!.latchPulses).toBe(1);
+  });
+
   it('a door edge arrives at once, and a glitch within the settle window ends on the true level', async () => {
     const b = await startBoard({ debounceMs: 40 });
     const sensor = cabinet.sensorOf('A02');
