@@ -41,16 +41,15 @@ export class CompartmentAdminService implements OpenHandlers {
   /** Opens one compartment for ops (never all). The contents stay booked to their case. */
   remoteOpen(id: string, reason: string, actor: string): { compartment: string; openId: number } {
     if (this.s.board.link !== 'ok') throw new Refusal('unavailable', 'hardware-unavailable', 'the lock board is not connected: the door cannot be opened remotely now');
-    let openId = 0;
-    this.s.store.change((ctx) => {
+    return this.s.store.change((ctx) => {
       const c = this.#require(id);
       if (this.s.repos.opens.activeOn(id)) throw new Refusal('conflict', 'door-busy', `compartment ${id} is already being opened`, { compartment: id });
-      openId = this.s.repos.opens.journal(id, 'remote', randomUUID(), ctx.now);
+      const openId = this.s.repos.opens.journal(id, 'remote', randomUUID(), ctx.now);
       ctx.event('compartment.remote_open', { compartment: id, caseNo: c.caseNo, reason, by: actor });
       ctx.audit(actor, 'compartment.remote_open', { compartment: id, caseNo: c.caseNo, reason });
+      ctx.afterCommit(() => void this.doors.pulseAll([openId]));
+      return { compartment: id, openId };
     });
-    void this.doors.pulseAll([openId]);
-    return { compartment: id, openId };
   }
 
   disable(id: string, reason: string | undefined, actor: string): CompartmentView {

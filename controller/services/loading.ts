@@ -28,7 +28,6 @@ export class LoadingService implements OpenHandlers {
       throw new Refusal('unavailable', 'hardware-unavailable', 'the cabinet\'s lock board is not connected, so no door can open: check the board cable; loading resumes by itself when it is back');
     }
     const { cases, compartments, opens, loads } = this.s.repos;
-    let pulseOpen: number | null = null;
     const started = this.s.store.change((ctx): LoadStarted => {
       const item = cases.liveItemByBarcode(barcode);
       if (!item) throw new Refusal('not-found', 'unknown-barcode', `no case is waiting for an item with barcode ${barcode}: check the label, or create the case first`, { barcode }, 'barcode');
@@ -57,8 +56,9 @@ export class LoadingService implements OpenHandlers {
       if (active) {
         openId = active.id; // the clerk is already at this open door: no second pulse
       } else {
-        openId = opens.journal(compartmentId, 'load', c.caseNo, ctx.now);
-        pulseOpen = openId;
+        const journaled = opens.journal(compartmentId, 'load', c.caseNo, ctx.now);
+        openId = journaled;
+        ctx.afterCommit(() => void this.doors.pulseAll([journaled]));
       }
       compartments.bind(compartmentId, c.caseNo);
       cases.setItem(item.id, 'loading', compartmentId, ctx.now);
@@ -68,7 +68,6 @@ export class LoadingService implements OpenHandlers {
       ctx.audit(actor, 'load.started', { loadId, caseNo: c.caseNo, barcode, compartment: compartmentId });
       return { loadId, caseNo: c.caseNo, itemId: item.id, compartment: compartmentId };
     });
-    if (pulseOpen !== null) void this.doors.pulseAll([pulseOpen]);
     return started;
   }
 

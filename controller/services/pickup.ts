@@ -123,18 +123,17 @@ export class PickupService implements OpenHandlers {
 
     const compartmentIds = [...new Set(items.map((i) => i.compartmentId!))].sort();
     const pickupId = randomUUID();
-    const openIds = this.s.store.change((ctx) => {
+    this.s.store.change((ctx) => {
       this.s.repos.guard.put(recordSuccess(this.s.repos.guard.get()));
       this.s.store.db.prepare(`INSERT INTO pickups (id, case_no, credential_id, method, state, started_at) VALUES (?, ?, ?, ?, 'opening', ?)`).run(pickupId, c.caseNo, credential.id, form, ctx.now);
       cases.setState(c.caseNo, 'picking-up');
       const ids = compartmentIds.map((id) => this.s.repos.opens.journal(id, 'pickup', pickupId, ctx.now));
       ctx.event('pickup.started', { caseNo: c.caseNo, method: form, channel, compartments: compartmentIds });
       ctx.audit('applicant', 'pickup.started', { caseNo: c.caseNo, method: form, channel, compartments: compartmentIds });
-      return ids;
+      ctx.afterCommit(() => void this.doors.pulseAll(ids));
     });
     const itemList = items.map((i) => ({ type: i.type, label: i.label, name: i.label ?? itemTypeNames[i.type].zh }));
     this.s.bus.kiosk.emit({ type: 'opening', compartments: compartmentIds, caseNo: c.caseNo, items: items.map((i) => ({ type: i.type, label: i.label })) });
-    void this.doors.pulseAll(openIds);
     return { result: 'opened', compartments: compartmentIds, caseNo: c.caseNo, items: itemList };
   }
 

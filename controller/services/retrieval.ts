@@ -15,7 +15,6 @@ export class RetrievalService implements OpenHandlers {
   retrieve(caseNo: string, actor: string): { caseNo: string; compartments: string[] } {
     if (this.s.board.link !== 'ok') throw new Refusal('unavailable', 'hardware-unavailable', 'the lock board is not connected, so no door can open: check the board cable and try again');
     const { cases, opens } = this.s.repos;
-    let openIds: number[] = [];
     const compartments = this.s.store.change((ctx) => {
       const c = cases.get(caseNo);
       if (!c) throw new Refusal('not-found', 'unknown-case', `no case ${caseNo}: check the case number`);
@@ -32,11 +31,11 @@ export class RetrievalService implements OpenHandlers {
         this.#finish(ctx, caseNo, actor);
         return inside;
       }
-      openIds = inside.map((id) => opens.journal(id, 'retrieve', caseNo, ctx.now));
+      const openIds = inside.map((id) => opens.journal(id, 'retrieve', caseNo, ctx.now));
+      ctx.afterCommit(() => void this.doors.pulseAll(openIds));
       ctx.audit(actor, 'case.retrieve-started', { caseNo, compartments: inside });
       return inside;
     });
-    void this.doors.pulseAll(openIds);
     return { caseNo, compartments };
   }
 

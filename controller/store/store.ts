@@ -13,6 +13,8 @@ export interface ChangeContext {
   readonly now: number;
   event(type: string, data: Record<string, unknown>): CabinetEvent;
   audit(actor: string, action: string, data: Record<string, unknown>): void;
+  /** Runs once the change has committed (never if it rolls back): where a lock pulse is started. */
+  afterCommit(fn: () => void): void;
 }
 
 /**
@@ -23,7 +25,9 @@ export interface ChangeContext {
 export class CabinetStore {
   readonly outbox: EventOutbox;
   readonly audit: AuditChain;
-  #depth = 0;
+  #current: ChangeContext | null = null;
+  #committed: CabinetEvent[] = [];
+  #after: (() => void)[] = [];
 
   constructor(readonly db: Db, readonly bootId: string, private readonly bus: EventBus, readonly clock: Clock) {
     this.outbox = new EventOutbox(db, bootId);
@@ -31,8 +35,21 @@ export class CabinetStore {
   }
 
   change<T>(fn: (ctx: ChangeContext) => T): T {
-    if (this.#depth > 0) throw new Error('nested change: compose inside one change instead');
-    const committed: CabinetEvent[] = [];
+    // A change made inside another joins it as a savepoint: one commit, one set of after-commit actions; if
+    // the inner part throws, its rows, events and actions are undone and the outer change decides.
+    if (this.#current) {
+      const outer = this.#current;
+      const marks = { events: this.#committed.length, after: this.#after.length };
+      try {
+        return this.db.transaction(() => fn(outer))();
+      } catch (error) {
+        this.#committed.length = marks.events;
+        this.#after.length = marks.after;
+        throw error;
+      }
+    }
+    const committed: CabinetEvent[] = (this.#committed = []);
+    const after: (() => void)[] = (this.#after = []);
     const now = this.clock.now();
     const ctx: ChangeContext = {
       now,
@@ -42,18 +59,17 @@ export class CabinetStore {
         return e;
       },
       audit: (actor, action, data) => void this.audit.append(actor, action, data, now),
+      afterCommit: (fn) => void after.push(fn),
     };
-    this.#depth++;
+    this.#current = ctx;
     let result: T;
     try {
       result = this.db.transaction(() => fn(ctx)).immediate();
-    } catch (error) {
-      committed.length = 0;
-      throw error;
     } finally {
-      this.#depth--;
+      this.#current = null;
     }
     for (const e of committed) this.bus.events.emit(e);
+    for (const fn of after) fn();
     return result;
   }
 
