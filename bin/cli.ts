@@ -19,6 +19,9 @@ usage:
   govlocker users add --name NAME --role clerk|ops|admin [--data DIR]   adds a user and prints its token once
   govlocker users list [--data DIR]
   govlocker audit verify --data DIR           checks the audit hash chain offline (exit 1 when broken)
+  govlocker cmd NAME --mqtt URL --cabinet ID --key FILE [--arg k=v …] [--args JSON] [--timeout MS]
+                                              signs and sends an ops command (open, disable, enable, status,
+                                              retrieve, replay) and prints the cabinet's reply
   govlocker bench                             the benchmarks, one JSON object per line
 
 environment: GOVLOCKER_DATA_DIR, GOVLOCKER_API_PORT, GOVLOCKER_SIM_PORT, GOVLOCKER_FIRMATA_PORT,
@@ -52,6 +55,8 @@ export async function main(argv: string[]): Promise<void> {
         return usersCommand(rest);
       case 'audit':
         return auditCommand(rest);
+      case 'cmd':
+        return await cmdCommand(rest);
       case 'bench': {
         const { runBenchmarks } = await import('../bench/bench.ts');
         await runBenchmarks();
@@ -103,6 +108,38 @@ function usersCommand(args: string[]): void {
   } finally {
     db.close();
   }
+}
+
+async function cmdCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, strict: true,
+    options: { mqtt: { type: 'string' }, cabinet: { type: 'string' }, key: { type: 'string' }, arg: { type: 'string', multiple: true }, args: { type: 'string' }, timeout: { type: 'string' } },
+  });
+  const name = positionals[0];
+  if (!name) fail('usage: govlocker cmd NAME --mqtt URL --cabinet ID --key FILE [--arg k=v …]');
+  const mqttUrl = values.mqtt ?? process.env.MQTT_URL;
+  if (!mqttUrl) fail('--mqtt URL (or MQTT_URL) names the broker, e.g. mqtt://127.0.0.1:1883');
+  const cabinetId = values.cabinet ?? process.env.GOVLOCKER_CABINET_ID;
+  if (!cabinetId) fail('--cabinet ID names the cabinet, e.g. DEMO-01');
+  if (!values.key) fail("--key FILE is the cabinet's command key file (command.key in its data dir)");
+  let parsedArgs: Record<string, unknown> = {};
+  if (values.args) {
+    try {
+      parsedArgs = JSON.parse(values.args) as Record<string, unknown>;
+    } catch {
+      fail('--args is a JSON object, e.g. \'{"compartment":"A03","reason":"stuck applicant"}\'');
+    }
+  }
+  for (const pair of values.arg ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) fail(`--arg takes key=value, not "${pair}"`);
+    const value = pair.slice(eq + 1);
+    parsedArgs[pair.slice(0, eq)] = /^-?\d+$/.test(value) ? Number(value) : value;
+  }
+  const { sendCommand } = await import('./cmd.ts');
+  const reply = await sendCommand({ name, mqttUrl, cabinetId, keyFile: values.key, args: parsedArgs, timeoutMs: Number(values.timeout ?? 10_000) });
+  process.stdout.write(JSON.stringify(reply) + '\n');
+  if (!reply.ok) process.exitCode = 1;
 }
 
 function auditCommand(args: string[]): void {

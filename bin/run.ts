@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../admin-api/server.ts';
 import { Cabinet } from '../controller/cabinet.ts';
-import type { CabinetConfig } from '../controller/config/schema.ts';
+import { mqttSchema, type CabinetConfig } from '../controller/config/schema.ts';
+import { redactMqttUrl } from '../controller/mqtt/mqtt-link.ts';
 import { createLogger } from '../controller/logging.ts';
 import type { Clock } from '../controller/store/store.ts';
 import { startSimulator, type RunningSimulator } from '../simulator/simulator.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
 
 const envPort = (name: string, fallback: number): number => {
   const text = process.env[name];
@@ -77,8 +79,19 @@ export async function runWholeCabinet(config: CabinetConfig): Promise<void> {
     firmataPort: config.hardware.transport.kind === 'tcp' ? config.hardware.transport.port : 3030,
     scannerPort: config.scanner?.transport.kind === 'tcp' ? config.scanner.transport.port : 3031,
   });
+  // Without MQTT_URL the demo runs its own broker, so the ops side can be tried too.
+  let broker: EmbeddedBroker | null = null;
+  if (!config.mqtt) {
+    try {
+      broker = await startEmbeddedBroker(envPort('GOVLOCKER_MQTT_PORT', 1883));
+    } catch (error) {
+      await sim.stop();
+      throw error;
+    }
+  }
   const wired: CabinetConfig = {
     ...config,
+    mqtt: config.mqtt ?? mqttSchema.parse({ url: broker!.url }),
     hardware: { ...config.hardware, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.firmata } },
     scanner: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.scanner } },
   };
@@ -86,6 +99,7 @@ export async function runWholeCabinet(config: CabinetConfig): Promise<void> {
   try {
     controller = await startController(wired);
   } catch (error) {
+    await broker?.stop();
     await sim.stop();
     throw error;
   }
@@ -99,11 +113,13 @@ export async function runWholeCabinet(config: CabinetConfig): Promise<void> {
     ['simulator', `http://127.0.0.1:${sim.ports.control}/  (control API: /sim/state)`],
     ['Firmata (TCP)', `127.0.0.1:${sim.ports.firmata}  board ${controller.cabinet.board.link}`],
     ['scanner (TCP)', `127.0.0.1:${sim.ports.scanner}`],
-    ['MQTT', 'disabled (central ops reporting is not enabled in this build)'],
+    ['MQTT', broker ? `${broker.url} (embedded broker: MQTT_URL was not set), topics govlocker/v1/${config.cabinetId}/#` : `${redactMqttUrl(config.mqtt!.url)}, topics govlocker/v1/${config.cabinetId}/#`],
+    ['command key', `${config.mqtt?.commandKeyFile ?? `${config.dataDir}/command.key`} (ops sign commands with it: govlocker cmd)`],
   ]);
   printToken(controller.cabinet);
   onSignals(async () => {
     await controller.stop();
+    await broker?.stop();
     await sim.stop();
   });
 }
@@ -118,6 +134,7 @@ export async function runController(config: CabinetConfig): Promise<void> {
     ['admin API', `${api}/api/v1`],
     ['metrics', `${api}/metrics`],
     ['board', `${JSON.stringify(config.hardware.transport)}: ${controller.cabinet.board.link}`],
+    ['MQTT', config.mqtt ? redactMqttUrl(config.mqtt.url) : 'disabled (no MQTT_URL)'],
   ]);
   printToken(controller.cabinet);
   onSignals(() => controller.stop());

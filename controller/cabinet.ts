@@ -6,6 +6,7 @@ import type { CabinetBoard, Scanner } from '../firmware-bridge/ports.ts';
 import { LineScanner } from '../firmware-bridge/scanner/line-scanner.ts';
 import type { CabinetConfig } from './config/schema.ts';
 import { EventBus } from './events/bus.ts';
+import { CentralOpsLink } from './mqtt/central-ops.ts';
 import { Keyring } from './secrets/keyring.ts';
 import { CaseService } from './services/cases.ts';
 import { CompartmentAdminService } from './services/compartment-admin.ts';
@@ -58,6 +59,8 @@ export class Cabinet {
   readonly scanner: Scanner | null;
   readonly services: Services;
   readonly context: ServiceContext;
+  /** Central ops over MQTT, when the config names a broker. */
+  readonly centralOps: CentralOpsLink | null;
   /** Printed once when a first admin was made without GOVLOCKER_ADMIN_TOKEN. */
   generatedAdminToken: string | null = null;
   #stopping = false;
@@ -89,6 +92,7 @@ export class Cabinet {
       compartments: new CompartmentAdminService(this.context, doors),
       expiry: new ExpiryService(this.context),
     };
+    this.centralOps = config.mqtt ? new CentralOpsLink(this.context, this.services, { bootId: this.bootId, version: VERSION }) : null;
   }
 
   get logger(): Logger {
@@ -116,6 +120,7 @@ export class Cabinet {
       await this.scanner.start();
     }
     this.services.expiry.start();
+    this.centralOps?.start();
     this.store.change((ctx) => {
       ctx.event('cabinet.started', { version: VERSION, hardware: this.board.link === 'ok' ? 'ok' : 'lost' });
     });
@@ -125,15 +130,17 @@ export class Cabinet {
     if (this.#stopping) return;
     this.#stopping = true;
     this.services.expiry.stop();
+    await this.centralOps?.stop();
     this.services.doors.stop();
     await this.scanner?.stop();
     await this.board.stop();
     this.store.close();
   }
 
-  health(): { status: 'ok' | 'degraded'; hardware: 'ok' | 'lost'; mqtt: 'disabled'; outbox: number } {
+  health(): { status: 'ok' | 'degraded'; hardware: 'ok' | 'lost'; mqtt: 'connected' | 'offline' | 'disabled'; outbox: number } {
     const hardware = this.board.link === 'ok' ? 'ok' : 'lost';
-    return { status: hardware === 'ok' ? 'ok' : 'degraded', hardware, mqtt: 'disabled', outbox: this.store.outbox.depth() };
+    const mqtt = this.centralOps ? (this.centralOps.state === 'connected' ? 'connected' : 'offline') : 'disabled';
+    return { status: hardware === 'ok' && mqtt !== 'offline' ? 'ok' : 'degraded', hardware, mqtt, outbox: this.store.outbox.depth() };
   }
 
   #seedAdmin(): void {

@@ -25,7 +25,8 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof SimError) return reply.code(409).send({ error: error.message, issues: [] });
+    // A SimError is a conflict (a closed door closed again) unless it says otherwise (an unknown door: 404).
+    if (error instanceof SimError) return reply.code(error.statusCode ?? 409).send({ error: error.message, issues: [] });
     return errorHandler(error, request, reply);
   });
   const known = (id: string) => {
@@ -40,7 +41,7 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
     return { ok: true, readers: scanner.readers };
   });
 
-  app.post('/sim/doors/:id/close', { schema: { params: doorParam, body: z.object({ occupied: z.boolean().optional() }).strict().optional() } }, async (request) => {
+  app.post('/sim/doors/:id/close', { schema: { params: doorParam, body: z.object({ occupied: z.boolean().optional() }).strict().nullish() } }, async (request) => {
     known(request.params.id);
     model.close(request.params.id, { occupied: request.body?.occupied });
     return model.snapshot()[request.params.id];

@@ -50,7 +50,8 @@ export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async 
   app.post('/compartments/:id/open', { preHandler: ops, schema: { params: compartmentParam, body: z.object({ reason: z.string().trim().min(3, 'say why the door is opened (at least 3 characters): it goes into the audit chain').max(200) }).strict() } }, async (request, reply) =>
     reply.code(202).send(services.compartments.remoteOpen(request.params.id, request.body.reason, actorOf(request))));
 
-  const disableBody = z.object({ reason: z.string().trim().max(200).optional() }).strict().optional();
+  // nullish: fastify hands a bodyless POST (curl -X POST) to the validator as null.
+  const disableBody = z.object({ reason: z.string().trim().max(200).optional() }).strict().nullish();
   app.post('/compartments/:id/disable', { preHandler: ops, schema: { params: compartmentParam, body: disableBody } }, async (request) =>
     services.compartments.disable(request.params.id, request.body?.reason, actorOf(request)));
 

@@ -45,6 +45,9 @@ function applyEnvironment(raw: Json, env: NodeJS.ProcessEnv, problems: ConfigPro
   const out: Json = structuredClone(raw);
   if (env.GOVLOCKER_CABINET_ID) out.cabinetId = env.GOVLOCKER_CABINET_ID;
   if (env.GOVLOCKER_DATA_DIR) out.dataDir = env.GOVLOCKER_DATA_DIR;
+  if (env.MQTT_URL) out.mqtt = { ...asObject(out.mqtt), url: env.MQTT_URL };
+  if (env.MQTT_USERNAME) out.mqtt = { ...asObject(out.mqtt), username: env.MQTT_USERNAME };
+  if (env.MQTT_PASSWORD) out.mqtt = { ...asObject(out.mqtt), password: env.MQTT_PASSWORD };
   for (const [name, path] of Object.entries(ENV_PORTS)) {
     const text = env[name];
     if (text === undefined || text === '') continue;

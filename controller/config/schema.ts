@@ -57,10 +57,32 @@ export const policySchema = z.object({
   dailyFailureCeiling: z.number().int().min(10).max(100_000).default(100),
   /** Kiosk requests accepted per client in a 10-second window: a person's pace, refusing scripted bursts. */
   kioskRequestsPer10s: z.number().int().min(1).max(10_000).default(10),
+  /** Remote opens (ops, over MQTT or the API) allowed per minute; the next is refused and raises an alarm. */
+  remoteOpensPerMinute: z.number().int().min(1).max(60).default(3),
   /** Window shown to applicants when something fails. */
   helpWindow: z.string().min(1).max(20).default('1'),
 });
 export type PickupPolicy = z.infer<typeof policySchema>;
+
+export const mqttSchema = z.object({
+  url: z.string().regex(/^mqtts?:\/\/[^/\s]+/, 'MQTT_URL is mqtt://host:port or mqtts://host:port, e.g. "mqtt://ops.example:1883"'),
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  /** Files for TLS with a client certificate per cabinet (mqtts). */
+  tls: z.object({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().optional(),
+  keepaliveSeconds: z.number().int().min(5).max(3600).default(30),
+  /** Jittered exponential reconnect delay. */
+  reconnect: z.object({ minMs: z.number().int().min(10).default(500), maxMs: z.number().int().min(100).default(30_000) }).default({ minMs: 500, maxMs: 30_000 }),
+  /** The HMAC key ops sign commands with (hex, 32 bytes). Made at first start when missing. */
+  commandKeyFile: z.string().min(1).optional(),
+  /** QoS-1 publishes in flight at once while draining the outbox. */
+  window: z.number().int().min(1).max(65_000).default(1000),
+  /** Sent events are kept this long for `replay` (at least 7 days). */
+  keepSentDays: z.number().min(7, 'the contract keeps sent events at least 7 days').default(8),
+  /** Unsent events kept at the most; beyond it the oldest are dropped and an `outbox.overflow` event says which. */
+  maxUnsent: z.number().int().min(1000).default(2_000_000),
+}).strict();
+export type MqttConfig = z.infer<typeof mqttSchema>;
 
 export const apiSchema = z.object({ host: z.string().default('0.0.0.0'), port: port.default(8080) });
 
@@ -73,6 +95,8 @@ export const configSchema = z
     scanner: scannerSchema.nullable().default({ transport: { kind: 'tcp', host: '127.0.0.1', port: 3031 } }),
     compartments: z.array(compartmentConfigSchema).min(1, 'a cabinet needs at least one compartment').optional(),
     policy: policySchema.default(policySchema.parse({})),
+    /** Central ops over MQTT; null (no MQTT_URL): not connected. */
+    mqtt: mqttSchema.nullable().default(null),
   })
   .strict();
 

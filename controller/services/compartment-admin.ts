@@ -38,9 +38,21 @@ export class CompartmentAdminService implements OpenHandlers {
     return c;
   }
 
-  /** Opens one compartment for ops (never all). The contents stay booked to their case. */
+  /**
+   * Opens one compartment for ops (never all). The contents stay booked to their case. The cabinet's own
+   * policy caps remote opens per minute, whoever asks; the one over the cap is refused and raises an alarm.
+   */
   remoteOpen(id: string, reason: string, actor: string): { compartment: string; openId: number } {
     if (this.s.board.link !== 'ok') throw new Refusal('unavailable', 'hardware-unavailable', 'the lock board is not connected: the door cannot be opened remotely now');
+    const cap = this.s.config.policy.remoteOpensPerMinute;
+    const overCap = this.s.store.change((ctx) => {
+      const recent = (this.s.store.db.prepare(`SELECT count(*) AS n FROM opens WHERE purpose = 'remote' AND journaled_at > ?`).get(ctx.now - 60_000) as { n: number }).n;
+      if (recent < cap) return false;
+      ctx.event('alarm.raised', { kind: 'remote-open-cap', compartment: id, by: actor, cap });
+      ctx.audit(actor, 'compartment.remote_open_refused', { compartment: id, reason, cap });
+      return true;
+    });
+    if (overCap) throw new Refusal('conflict', 'remote-open-cap', `${cap} remote opens in the last minute is this cabinet's limit: refused and reported; send a clerk to the cabinet`, { cap });
     return this.s.store.change((ctx) => {
       const c = this.#require(id);
       if (this.s.repos.opens.activeOn(id)) throw new Refusal('conflict', 'door-busy', `compartment ${id} is already being opened`, { compartment: id });

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical-json.ts';
 import type { Db } from './database.ts';
+
+export { canonicalJson };
 
 export interface AuditEntry {
   readonly seq: number;
@@ -12,14 +15,6 @@ export interface AuditEntry {
 }
 
 export const GENESIS = '0'.repeat(64);
-
-/** JSON with object keys sorted at every level, so the same entry always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 export function entryHash(prev: string, entry: { seq: number; ts: string; actor: string; action: string; data: unknown }): string {
   return createHash('sha256').update(prev).update(canonicalJson({ seq: entry.seq, ts: entry.ts, actor: entry.actor, action: entry.action, data: entry.data })).digest('hex');

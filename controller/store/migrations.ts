@@ -150,4 +150,15 @@ export const migrations: readonly string[] = [
 
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  /* 2: central ops over MQTT */ `
+  -- Unsent events, for the drainer and the depth gauge.
+  CREATE INDEX events_unsent ON events (seq) WHERE sent_at IS NULL;
+  -- Every verified command's requestId and its reply, written in the same transaction as its effect.
+  CREATE TABLE commands (
+    request_id  TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    reply       TEXT NOT NULL
+  );
+  `,
 ];

@@ -110,9 +110,15 @@ describe('one cabinet from its first start to its restart (govlocker start)', ()
     expect(b.firmataPort).toBeGreaterThan(0);
     expect(b.scannerPort).toBeGreaterThan(0);
 
-    const health = await call(`${b.api}/health`);
+    // Without MQTT_URL the cabinet runs its embedded broker and connects to it.
+    expect(first.stdout()).toMatch(/MQTT\s+mqtt:\/\/127\.0\.0\.1:\d+ \(embedded broker/);
+    let health = await call(`${b.api}/health`);
+    for (let i = 0; i < 100 && health.json?.mqtt !== 'connected'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      health = await call(`${b.api}/health`);
+    }
     expect(health.status).toBe(200);
-    expect(health.json).toMatchObject({ status: 'ok', hardware: 'ok', mqtt: 'disabled', outbox: expect.any(Number) });
+    expect(health.json).toMatchObject({ status: 'ok', hardware: 'ok', mqtt: 'connected', outbox: expect.any(Number) });
     const [kiosk, clerk, metrics, sim] = await Promise.all([call(b.kiosk), call(b.clerk), call(b.metrics), call(`${b.simulator}/sim/state`)]);
     expect(kiosk.status).toBe(200);
     expect(kiosk.text).toMatch(/<html/i);
@@ -188,7 +194,7 @@ describe('one cabinet from its first start to its restart (govlocker start)', ()
     const stored = ['govlocker.db', 'govlocker.db-wal'].map((f) => readFileSync(join(firstDir, f)).toString('latin1')).join('');
     expect(stored).toContain('CLI-CASE-1');
     expect(stored).toContain('138****8000');
-    expect(personalDataAtRest(firstDir)).toEqual({ 'govlocker.db': [], 'govlocker.db-wal': [], 'govlocker.db-shm': [], 'govlocker.key': [] });
+    expect(personalDataAtRest(firstDir)).toEqual({ 'govlocker.db': [], 'govlocker.db-wal': [], 'govlocker.db-shm': [], 'govlocker.key': [], 'command.key': [] });
     expect(personalDataIn(first.output())).toEqual([]);
     // The audit chain checks out while the cabinet runs.
     const verify = await runGovlocker(['audit', 'verify', '--data', firstDir]);

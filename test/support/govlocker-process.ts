@@ -15,7 +15,7 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** Every port picked freely, logs at warn: what each test starts from. */
-export const freePorts = { GOVLOCKER_API_PORT: '0', GOVLOCKER_SIM_PORT: '0', GOVLOCKER_FIRMATA_PORT: '0', GOVLOCKER_SCANNER_PORT: '0', GOVLOCKER_LOG_LEVEL: 'warn' };
+export const freePorts = { GOVLOCKER_API_PORT: '0', GOVLOCKER_SIM_PORT: '0', GOVLOCKER_FIRMATA_PORT: '0', GOVLOCKER_SCANNER_PORT: '0', GOVLOCKER_MQTT_PORT: '0', GOVLOCKER_LOG_LEVEL: 'warn' };
 
 const live = new Set<ChildProcess>();
 
