@@ -24,7 +24,10 @@ function bearer(request: FastifyRequest): string | null {
   return typeof query?.token === 'string' ? query.token : null;
 }
 
-/** A preHandler: 401 without a known token, 403 with a known token of the wrong role. */
+/**
+ * An onRequest hook (before the body is read or validated): 401 without a known token, 403 with a known
+ * token of the wrong role. So an unauthenticated caller learns nothing about what a valid body looks like.
+ */
 export function requireRole(users: UsersRepo, allowed: readonly Role[]) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const token = bearer(request);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { FirmataBoard } from '../firmware-bridge/firmata/firmata-board.ts';
@@ -7,7 +8,7 @@ import { LineScanner } from '../firmware-bridge/scanner/line-scanner.ts';
 import type { CabinetConfig } from './config/schema.ts';
 import { EventBus } from './events/bus.ts';
 import { CentralOpsLink } from './mqtt/central-ops.ts';
-import { Keyring } from './secrets/keyring.ts';
+import { KEY_FILE_NAME, Keyring } from './secrets/keyring.ts';
 import { CaseService } from './services/cases.ts';
 import { CompartmentAdminService } from './services/compartment-admin.ts';
 import { makeRepos, type ServiceContext } from './services/context.ts';
@@ -68,7 +69,13 @@ export class Cabinet {
   constructor(readonly config: CabinetConfig, private readonly parts: CabinetParts) {
     const logger = parts.logger;
     this.bus = new EventBus((error) => logger.error({ err: error }, 'an event listener failed'));
+    const keyWasThere = existsSync(join(config.dataDir, KEY_FILE_NAME));
     this.store = new CabinetStore(openDatabase(join(config.dataDir, DATABASE_FILE)), this.bootId, this.bus, parts.clock ?? systemClock);
+    // A new key beside old data would make every stored code and ID suffix unmatchable: refuse instead.
+    if (!keyWasThere && (this.store.db.prepare('SELECT count(*) AS n FROM cases').get() as { n: number }).n > 0) {
+      this.store.close();
+      throw new Error(`${join(config.dataDir, KEY_FILE_NAME)} is missing but the database holds cases: restore the key file from the backup (without it no pickup code can be checked)`);
+    }
     this.keyring = Keyring.openOrCreate(config.dataDir);
     this.board = parts.board ?? new FirmataBoard({
       transport: config.hardware.transport,

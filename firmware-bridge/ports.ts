@@ -1,6 +1,8 @@
 // The interfaces the controller sees. Every driver (Firmata, RS-485 lock boards, the simulator's wire
 // protocols) implements these; the controller never imports a driver directly.
 
+export { HardwareUnavailableError } from './errors.ts';
+
 export type Unsubscribe = () => void;
 export type Listener<T> = (value: T) => void;
 
@@ -18,6 +20,11 @@ export interface PulseOptions {
    * the next lock in line is not kept waiting. A door already "open" (a lying sensor) gets the full pulse.
    */
   readonly doorSensor?: number;
+  /**
+   * Asked right before the relay is energised (a pulse may wait behind others): false skips the pulse, e.g.
+   * when the door opened meanwhile and a retry is no longer needed.
+   */
+  readonly stillWanted?: () => boolean;
 }
 
 /** Relays that release compartment latches. A channel is energised only for a pulse, never held. */

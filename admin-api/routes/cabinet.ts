@@ -17,49 +17,49 @@ export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async 
   const view = requireRole(users, access.view);
   const ops = requireRole(users, access.ops);
 
-  app.get('/compartments', { preHandler: view }, async () =>
+  app.get('/compartments', { onRequest: view }, async () =>
     services.compartments.list().map(({ id, size, state, caseNo, door, note }) => ({ id, size, state, caseNo, door, note })));
 
-  app.post('/cases', { preHandler: clerk, schema: { body: newCaseSchema } }, async (request, reply) =>
+  app.post('/cases', { onRequest: clerk, schema: { body: newCaseSchema } }, async (request, reply) =>
     reply.code(201).send(services.cases.create(request.body, actorOf(request))));
 
-  app.get('/cases', { preHandler: view, schema: { querystring: z.object({ state: z.enum(caseStates, { error: `state is one of ${caseStates.join(', ')}` }).optional() }) } }, async (request) =>
+  app.get('/cases', { onRequest: view, schema: { querystring: z.object({ state: z.enum(caseStates, { error: `state is one of ${caseStates.join(', ')}` }).optional() }) } }, async (request) =>
     services.cases.list(request.query.state));
 
-  app.get('/cases/:caseNo', { preHandler: view, schema: { params: caseNoParam } }, async (request) => {
+  app.get('/cases/:caseNo', { onRequest: view, schema: { params: caseNoParam } }, async (request) => {
     const found = services.cases.view(request.params.caseNo);
     if (!found) throw new Refusal('not-found', 'unknown-case', `no case ${request.params.caseNo}: check the case number`, {}, 'caseNo');
     return found;
   });
 
-  app.post('/cases/:caseNo/notify', { preHandler: clerk, schema: { params: caseNoParam } }, async (request) =>
+  app.post('/cases/:caseNo/notify', { onRequest: clerk, schema: { params: caseNoParam } }, async (request) =>
     services.cases.reissue(request.params.caseNo, actorOf(request)));
 
-  app.post('/cases/:caseNo/retrieve', { preHandler: clerk, schema: { params: caseNoParam } }, async (request, reply) =>
+  app.post('/cases/:caseNo/retrieve', { onRequest: clerk, schema: { params: caseNoParam } }, async (request, reply) =>
     reply.code(202).send(services.retrieval.retrieve(request.params.caseNo, actorOf(request))));
 
-  app.post('/loads', { preHandler: clerk, schema: { body: z.object({ barcode: barcodeSchema }).strict() } }, async (request, reply) =>
+  app.post('/loads', { onRequest: clerk, schema: { body: z.object({ barcode: barcodeSchema }).strict() } }, async (request, reply) =>
     reply.code(202).send(services.loading.start(request.body.barcode, actorOf(request))));
 
-  app.get('/loads/:loadId', { preHandler: view, schema: { params: z.object({ loadId: z.uuid('a loadId is the UUID POST /loads answered') }) } }, async (request) => {
+  app.get('/loads/:loadId', { onRequest: view, schema: { params: z.object({ loadId: z.uuid('a loadId is the UUID POST /loads answered') }) } }, async (request) => {
     const load = services.loading.state(request.params.loadId);
     if (!load) throw new Refusal('not-found', 'unknown-load', `no load ${request.params.loadId}`, {}, 'loadId');
     return load;
   });
 
-  app.post('/compartments/:id/open', { preHandler: ops, schema: { params: compartmentParam, body: z.object({ reason: z.string().trim().min(3, 'say why the door is opened (at least 3 characters): it goes into the audit chain').max(200) }).strict() } }, async (request, reply) =>
+  app.post('/compartments/:id/open', { onRequest: ops, schema: { params: compartmentParam, body: z.object({ reason: z.string().trim().min(3, 'say why the door is opened (at least 3 characters): it goes into the audit chain').max(200) }).strict() } }, async (request, reply) =>
     reply.code(202).send(services.compartments.remoteOpen(request.params.id, request.body.reason, actorOf(request))));
 
   // nullish: fastify hands a bodyless POST (curl -X POST) to the validator as null.
   const disableBody = z.object({ reason: z.string().trim().max(200).optional() }).strict().nullish();
-  app.post('/compartments/:id/disable', { preHandler: ops, schema: { params: compartmentParam, body: disableBody } }, async (request) =>
+  app.post('/compartments/:id/disable', { onRequest: ops, schema: { params: compartmentParam, body: disableBody } }, async (request) =>
     services.compartments.disable(request.params.id, request.body?.reason, actorOf(request)));
 
-  app.post('/compartments/:id/enable', { preHandler: ops, schema: { params: compartmentParam } }, async (request) =>
+  app.post('/compartments/:id/enable', { onRequest: ops, schema: { params: compartmentParam } }, async (request) =>
     services.compartments.enable(request.params.id, actorOf(request)));
 
-  app.get('/pickup-guard', { preHandler: view }, async () => services.pickup.guardStatus());
-  app.post('/pickup-guard/resume', { preHandler: clerk }, async (request) => {
+  app.get('/pickup-guard', { onRequest: view }, async () => services.pickup.guardStatus());
+  app.post('/pickup-guard/resume', { onRequest: clerk }, async (request) => {
     services.pickup.resumeCodeEntry(actorOf(request));
     return services.pickup.guardStatus();
   });

@@ -2,9 +2,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Cabinet } from '../../controller/cabinet.ts';
 import type { PickupRequest } from '../../controller/services/pickup.ts';
+import { idSuffixSchema } from '../../controller/domain/identifiers.ts';
 import { openSse } from '../sse.ts';
 
-const idSuffix = z.string().trim().toUpperCase().regex(/^\d{5}[\dX]$/, 'idSuffix is the last 6 characters of the ID number: 5 digits and a digit or X');
+const idSuffix = idSuffixSchema;
 const pickupBody = z.union([
   z.object({ code: z.string().trim().regex(/^\d{8}$/, 'code is the 8-digit pickup code from the SMS'), idSuffix: idSuffix.optional() }).strict(),
   z.object({ qr: z.string().trim().min(1).max(256), idSuffix: idSuffix.optional() }).strict(),
@@ -29,6 +30,12 @@ function rateLimiter(limit: number, windowMs: number) {
 /** The applicant's side: no sign-in, nothing personal in any answer. */
 export const kioskRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async (app, { cabinet }) => {
   const limited = rateLimiter(cabinet.config.policy.kioskRequestsPer10s, 10_000);
+  const clients = new Set(cabinet.config.api.kioskClients);
+  // The kiosk endpoints need no sign-in, so they answer only the cabinet's own screen (api.kioskClients).
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/api/v1/kiosk/') || clients.has('*') || clients.has(request.ip)) return;
+    return reply.code(403).send({ error: `the kiosk endpoints answer only the cabinet's own screen; ${request.ip} is not in api.kioskClients`, issues: [{ path: 'api.kioskClients', message: 'client address not allowed' }] });
+  });
 
   app.post('/kiosk/pickup', { schema: { body: pickupBody } }, async (request, reply) => {
     const wait = limited(request.ip, Date.now());

@@ -10,12 +10,12 @@ export const observeRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async 
 
   app.get('/health', async () => cabinet.health());
 
-  app.get('/audit', { preHandler: requireRole(users, access.ops), schema: { querystring: z.object({ after: z.coerce.number().int().min(0, 'after is an audit seq, 0 or more').default(0), limit: z.coerce.number().int().min(1).max(1000).default(500) }) } }, async (request) =>
+  app.get('/audit', { onRequest: requireRole(users, access.ops), schema: { querystring: z.object({ after: z.coerce.number().int().min(0, 'after is an audit seq, 0 or more').default(0), limit: z.coerce.number().int().min(1).max(1000).default(500) }) } }, async (request) =>
     cabinet.store.audit.after(request.query.after, request.query.limit));
 
-  app.get('/audit/verify', { preHandler: requireRole(users, access.ops) }, async () => cabinet.store.audit.verify());
+  app.get('/audit/verify', { onRequest: requireRole(users, access.ops) }, async () => cabinet.store.audit.verify());
 
-  app.get('/events', { preHandler: requireRole(users, access.view) }, (request, reply) => {
+  app.get('/events', { onRequest: requireRole(users, access.view) }, (request, reply) => {
     const sse = openSse(request, reply);
     // A page that reconnects says where it stopped; it gets what it missed from the outbox first.
     const lastId = Number(request.headers['last-event-id'] ?? (request.query as Record<string, string>).after ?? NaN);

@@ -16,32 +16,32 @@ export const compartmentConfigSchema = z.object({
 });
 export type CompartmentConfig = z.infer<typeof compartmentConfigSchema>;
 
-const tcpTransport = z.object({ kind: z.literal('tcp'), host: z.string().min(1).default('127.0.0.1'), port });
+const tcpTransport = z.object({ kind: z.literal('tcp'), host: z.string().min(1, 'host is the board\'s address, e.g. "192.168.1.50"').default('127.0.0.1'), port }).strict();
 const serialTransport = z.object({
   kind: z.literal('serial'),
   path: z.string().min(1, 'give the serial device, e.g. "/dev/ttyUSB0"'),
-  baudRate: z.number().int().positive().default(57600),
-});
+  baudRate: z.number().int().positive('baudRate is the serial speed, e.g. 57600').default(57600),
+}).strict();
 export const transportSchema = z.discriminatedUnion('kind', [tcpTransport, serialTransport], {
   error: 'transport.kind is "tcp" (with host and port) or "serial" (with path)',
 });
 export type TransportConfig = z.infer<typeof transportSchema>;
 
 export const hardwareSchema = z.object({
-  driver: z.literal('firmata', { error: 'the hardware driver is "firmata" (RS-485 lock boards come later)' }),
+  driver: z.literal('firmata', { error: 'the hardware driver is "firmata" (RS-485 lock boards come later)' }).default('firmata'),
   transport: transportSchema.default({ kind: 'tcp', host: '127.0.0.1', port: 3030 }),
   /** How long a lock relay is energised for one open. */
   pulseMs: z.number().int().min(20, 'a pulse under 20 ms does not release a latch').max(2000, 'a relay held over 2 s overheats the solenoid').default(300),
   /** After a door switch changes, its contacts settle this long before another change is taken. */
-  debounceMs: z.number().int().min(0).max(1000).default(20),
+  debounceMs: z.number().int().min(0, 'debounceMs is 0–1000 ms (20 suits reed switches)').max(1000, 'debounceMs is 0–1000 ms (20 suits reed switches)').default(20),
   /** A door that has not opened this long after its pulse gets one retry, then counts as jammed. */
-  openTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
+  openTimeoutMs: z.number().int().min(100, 'openTimeoutMs is 100–60000 ms').max(60_000, 'openTimeoutMs is 100–60000 ms').default(2000),
   /** Start-up gives up (and keeps retrying in the background) after this long without the board. */
-  readyTimeoutMs: z.number().int().min(100).default(10_000),
-});
+  readyTimeoutMs: z.number().int().min(100, 'readyTimeoutMs is at least 100').default(10_000),
+}).strict();
 export type HardwareConfig = z.infer<typeof hardwareSchema>;
 
-export const scannerSchema = z.object({ transport: transportSchema });
+export const scannerSchema = z.object({ transport: transportSchema }).strict();
 export type ScannerConfig = z.infer<typeof scannerSchema>;
 
 export const policySchema = z.object({
@@ -61,7 +61,7 @@ export const policySchema = z.object({
   remoteOpensPerMinute: z.number().int().min(1).max(60).default(3),
   /** Window shown to applicants when something fails. */
   helpWindow: z.string().min(1).max(20).default('1'),
-});
+}).strict();
 export type PickupPolicy = z.infer<typeof policySchema>;
 
 export const mqttSchema = z.object({
@@ -84,14 +84,22 @@ export const mqttSchema = z.object({
 }).strict();
 export type MqttConfig = z.infer<typeof mqttSchema>;
 
-export const apiSchema = z.object({ host: z.string().default('0.0.0.0'), port: port.default(8080) });
+export const apiSchema = z.object({
+  host: z.string().default('0.0.0.0'),
+  port: port.default(8080),
+  /**
+   * Who may use the kiosk endpoints (no sign-in): the cabinet's own screen, on loopback by default. "*" lets
+   * any address in (only behind a network that only the kiosk reaches).
+   */
+  kioskClients: z.array(z.string().min(1)).default(['127.0.0.1', '::1', '::ffff:127.0.0.1']),
+}).strict();
 
 export const configSchema = z
   .object({
     cabinetId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/, 'a cabinet id is 1–32 letters, digits, "-" or "_", e.g. "DEMO-01"').default('DEMO-01'),
     dataDir: z.string().min(1).default('./data'),
-    api: apiSchema.default({ host: '0.0.0.0', port: 8080 }),
-    hardware: hardwareSchema.default(hardwareSchema.parse({ driver: 'firmata' })),
+    api: apiSchema.default(apiSchema.parse({})),
+    hardware: hardwareSchema.default(hardwareSchema.parse({})),
     scanner: scannerSchema.nullable().default({ transport: { kind: 'tcp', host: '127.0.0.1', port: 3031 } }),
     compartments: z.array(compartmentConfigSchema).min(1, 'a cabinet needs at least one compartment').optional(),
     policy: policySchema.default(policySchema.parse({})),

@@ -55,7 +55,10 @@ export class CaseService {
     this.s.store.change((ctx) => {
       if (cases.get(input.caseNo)) throw new Refusal('conflict', 'duplicate-case', `case ${input.caseNo} already exists: look it up instead of creating it again`, { caseNo: input.caseNo }, 'caseNo');
       const taken = cases.liveBarcodes(input.items.map((i) => i.barcode));
-      if (taken.length > 0) throw new Refusal('conflict', 'barcode-in-use', `barcode ${taken.join(', ')} already belongs to an item not yet collected: check the label`, { barcodes: taken }, 'items');
+      if (taken.length > 0) {
+        const index = input.items.findIndex((i) => taken.includes(i.barcode));
+        throw new Refusal('conflict', 'barcode-in-use', `barcode ${taken.join(', ')} already belongs to an item not yet collected: check the label`, { barcodes: taken }, `items.${index}.barcode`);
+      }
       const { name, phone, idNumber } = input.applicant;
       const masked = { name: maskName(name), phone: maskPhone(phone), idNumber: maskIdNumber(idNumber) };
       cases.insert({
@@ -82,7 +85,7 @@ export class CaseService {
   reissue(caseNo: string, actor: string): IssuedCredential {
     return this.s.store.change((ctx) => {
       const c = this.s.repos.cases.get(caseNo);
-      if (!c) throw new Refusal('not-found', 'unknown-case', `no case ${caseNo}: check the case number`);
+      if (!c) throw new Refusal('not-found', 'unknown-case', `no case ${caseNo}: check the case number`, {}, 'caseNo');
       if (c.state !== 'ready' && c.state !== 'overdue') {
         throw new Refusal('conflict', 'case-not-ready', `case ${caseNo} is ${c.state}: a credential can be issued once every item is loaded and until it is collected`, { state: c.state });
       }

@@ -1,4 +1,4 @@
-import type { DoorEdge, LinkState } from '../../firmware-bridge/ports.ts';
+import { HardwareUnavailableError, type DoorEdge, type LinkState } from '../../firmware-bridge/ports.ts';
 import type { OpenPurpose } from '../domain/types.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import type { ChangeContext } from '../store/store.ts';
@@ -8,6 +8,10 @@ import type { ServiceContext } from './context.ts';
 export interface OpenHandlers {
   opened(ctx: ChangeContext, open: OpenRow): void;
   closed(ctx: ChangeContext, open: OpenRow): void;
+  /**
+   * `hardware-unavailable`: nothing was energised; `interrupted`: the relay may have fired but nobody saw the
+   * door (a restart, or the board lost mid-pulse), so the contents are uncertain; `jammed`: pulsed twice, shut.
+   */
   failed(ctx: ChangeContext, open: OpenRow, reason: 'jammed' | 'hardware-unavailable' | 'interrupted'): void;
 }
 
@@ -20,6 +24,9 @@ export class DoorService {
   readonly #timers = new Map<number, NodeJS.Timeout>();
   readonly #unsubscribe: (() => void)[] = [];
   #stopped = false;
+  /** The journal has been reconciled with the sensors once since start (needs the board). */
+  #reconciled = false;
+  #linkWasLost = false;
 
   constructor(private readonly s: ServiceContext) {}
 
@@ -49,14 +56,22 @@ export class DoorService {
     const open = this.s.repos.opens.get(openId);
     if (!open || (open.state !== 'journaled' && open.state !== 'pulsed')) return;
     const compartment = this.s.repos.compartments.get(open.compartmentId)!;
+    // Journaled before the relay is energised: a crash from here on leaves a record of the attempt.
+    this.s.store.change(() => this.s.repos.opens.markPulsed(openId));
+    const stillWanted = () => {
+      const now = this.s.repos.opens.get(openId);
+      return !this.#stopped && (now?.state === 'journaled' || now?.state === 'pulsed');
+    };
     try {
-      await this.s.board.locks.pulse(compartment.lockChannel, { doorSensor: compartment.doorSensor });
+      await this.s.board.locks.pulse(compartment.lockChannel, { doorSensor: compartment.doorSensor, stillWanted });
     } catch (error) {
-      this.s.logger.warn({ compartment: compartment.id, err: (error as Error).message }, 'lock pulse failed');
-      this.#fail(openId, 'hardware-unavailable');
+      if (this.#stopped) return; // shutting down: the next start reconciles this open from the sensors
+      const energised = error instanceof HardwareUnavailableError && error.energised;
+      this.s.logger.warn({ compartment: compartment.id, err: (error as Error).message, energised }, 'lock pulse failed');
+      this.#fail(openId, energised ? 'interrupted' : 'hardware-unavailable');
       return;
     }
-    this.s.store.change(() => this.s.repos.opens.markPulsed(openId));
+    if (this.#stopped) return;
     // A sensor that already says "open" cannot produce an edge: count the door open, so nobody's items are locked in.
     if (this.s.board.doors.isOpen(compartment.doorSensor) === true) {
       this.#opened(openId);
@@ -81,11 +96,17 @@ export class DoorService {
     this.#timers.set(openId, timer);
   }
 
-  #fail(openId: number, reason: 'jammed' | 'hardware-unavailable'): void {
+  #fail(openId: number, reason: 'jammed' | 'hardware-unavailable' | 'interrupted'): void {
     this.s.store.change((ctx) => {
       const open = this.s.repos.opens.get(openId);
       if (!open || (open.state !== 'journaled' && open.state !== 'pulsed')) return;
-      this.s.repos.opens.setState(openId, 'failed', ctx.now);
+      this.s.repos.opens.setState(openId, reason === 'interrupted' ? 'interrupted' : 'failed', ctx.now);
+      if (reason === 'interrupted') {
+        // The relay may have fired unseen: nobody may use this compartment until a clerk has looked inside.
+        this.s.repos.compartments.setService(open.compartmentId, 'fault', 'the board was lost during the pulse: check the contents, then enable');
+        ctx.event('door.unverified', { compartment: open.compartmentId, purpose: open.purpose });
+        ctx.audit('cabinet', 'door.unverified', { compartment: open.compartmentId, purpose: open.purpose });
+      }
       if (reason === 'jammed') {
         this.s.repos.compartments.setService(open.compartmentId, 'fault', 'jammed: the door did not open after two pulses');
         ctx.event('door.jammed', { compartment: open.compartmentId, purpose: open.purpose });
@@ -136,10 +157,15 @@ export class DoorService {
   }
 
   #onLink(state: LinkState): void {
+    if (this.#stopped) return;
     if (state === 'lost') {
+      this.#linkWasLost = true;
       this.s.store.change((ctx) => ctx.event('hardware.lost', {}));
     } else if (state === 'ok') {
-      this.s.store.change((ctx) => ctx.event('hardware.restored', {}));
+      if (this.#linkWasLost) this.s.store.change((ctx) => ctx.event('hardware.restored', {}));
+      this.#linkWasLost = false;
+      // A start without the board leaves the journal to be settled on its first return.
+      if (!this.#reconciled) this.reconcileJournal();
       this.syncDoors();
     }
   }
@@ -160,6 +186,8 @@ export class DoorService {
    * closed while we were down; a journaled or pulsed open whose door is shut cannot be known: interrupted.
    */
   reconcileJournal(): void {
+    if (this.#reconciled) return;
+    this.#reconciled = true;
     for (const open of this.s.repos.opens.allActive()) {
       const c = this.s.repos.compartments.get(open.compartmentId)!;
       const isOpen = this.s.board.doors.isOpen(c.doorSensor);

@@ -106,6 +106,7 @@ export class LoadingService implements OpenHandlers {
       cases.setItem(load.itemId, 'expected', null, ctx.now);
       ctx.event('load.aborted', { loadId: load.id, caseNo: load.caseNo, compartment: load.compartmentId, reason });
     }
-    compartments.releaseIfEmpty(open.compartmentId);
+    // After an unseen pulse the item may be inside: the compartment stays bound to the case (and in fault).
+    if (reason !== 'interrupted') compartments.releaseIfEmpty(open.compartmentId);
   }
 }

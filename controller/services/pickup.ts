@@ -24,7 +24,7 @@ export type PickupAnswer =
  * `invalid` covers every wrong credential and wrong ID suffix alike, so the answer never tells a guesser
  * which part was right (no oracle).
  */
-export type DenialReason = 'invalid' | 'locked-out' | 'suspended' | 'expired' | 'out-of-service' | 'unrecognised';
+export type DenialReason = 'invalid' | 'locked-out' | 'suspended' | 'expired' | 'out-of-service' | 'unrecognised' | 'in-progress';
 
 const PENDING_SCAN_MS = 120_000;
 
@@ -119,9 +119,13 @@ export class PickupService implements OpenHandlers {
     if (credential.expiresAt <= now || c.state === 'overdue') {
       return { result: 'denied', reason: 'expired', window: this.s.config.policy.helpWindow };
     }
+    if (c.state === 'picking-up') return { result: 'denied', reason: 'in-progress', window: this.s.config.policy.helpWindow };
     if (c.state !== 'ready') return this.#fail(form, `case is ${c.state}`, channel);
 
     const compartmentIds = [...new Set(items.map((i) => i.compartmentId!))].sort();
+    // A compartment out of service or already opening for someone else is not opened: the window helps.
+    const blocked = compartmentIds.filter((id) => this.s.repos.compartments.get(id)?.service !== 'in-service' || this.s.repos.opens.activeOn(id));
+    if (blocked.length > 0) return { result: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow };
     const pickupId = randomUUID();
     this.s.store.change((ctx) => {
       this.s.repos.guard.put(recordSuccess(this.s.repos.guard.get()));
@@ -170,7 +174,7 @@ export class PickupService implements OpenHandlers {
     if (!pickup) return;
     // The credential is spent once a door is seen open.
     if (this.s.repos.cases.spendCredential(pickup.credential_id, ctx.now)) ctx.audit('cabinet', 'credential.spent', { caseNo: pickup.case_no });
-    this.s.bus.kiosk.emit({ type: 'door-opened', compartment: open.compartmentId });
+    ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'door-opened', compartment: open.compartmentId }));
   }
 
   closed(ctx: ChangeContext, open: OpenRow): void {
@@ -181,7 +185,7 @@ export class PickupService implements OpenHandlers {
     const pickup = this.#pickup(open.ref);
     if (!pickup) return;
     if (reason === 'jammed' || reason === 'hardware-unavailable') {
-      this.s.bus.kiosk.emit({ type: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow });
+      ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow }));
     }
     this.#settle(ctx, open.ref);
   }
@@ -200,10 +204,13 @@ export class PickupService implements OpenHandlers {
       cases.setState(pickup.case_no, 'collected', { closedAt: ctx.now });
       ctx.event('pickup.completed', { caseNo: pickup.case_no, compartments: opens.map((o) => o.compartmentId) });
       ctx.audit('cabinet', 'pickup.completed', { caseNo: pickup.case_no });
-      this.s.bus.kiosk.emit({ type: 'collected', caseNo: pickup.case_no });
+      ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'collected', caseNo: pickup.case_no }));
     } else {
       this.s.store.db.prepare(`UPDATE pickups SET state = 'interrupted', ended_at = ? WHERE id = ?`).run(ctx.now, pickupId);
       const detail = opens.map((o) => ({ compartment: o.compartmentId, journal: o.state }));
+      // No door of it was ever seen open and nothing may have fired: the applicant may simply try again later.
+      const nothingOpened = opens.every((o) => o.state === 'failed');
+      if (nothingOpened) cases.setState(pickup.case_no, 'ready');
       ctx.event('pickup.interrupted', { caseNo: pickup.case_no, doors: detail, action: 'a clerk verifies the compartments and retrieves or hands over the items' });
       ctx.audit('cabinet', 'pickup.interrupted', { caseNo: pickup.case_no, doors: detail });
     }

@@ -17,12 +17,15 @@ export class RetrievalService implements OpenHandlers {
     const { cases, opens } = this.s.repos;
     const compartments = this.s.store.change((ctx) => {
       const c = cases.get(caseNo);
-      if (!c) throw new Refusal('not-found', 'unknown-case', `no case ${caseNo}: check the case number`);
+      if (!c) throw new Refusal('not-found', 'unknown-case', `no case ${caseNo}: check the case number`, {}, 'caseNo');
       if (!RETRIEVABLE.has(c.state)) throw new Refusal('conflict', 'case-not-retrievable', `case ${caseNo} is ${c.state}: there is nothing to take back`, { state: c.state });
       if (c.state === 'picking-up' && this.s.store.db.prepare(`SELECT 1 FROM pickups WHERE case_no = ? AND state = 'opening'`).get(caseNo)) {
         throw new Refusal('conflict', 'pickup-in-progress', `the applicant of case ${caseNo} is collecting right now: wait until the doors are closed`);
       }
-      const inside = [...new Set(cases.items(caseNo).filter((i) => i.state === 'loaded').map((i) => i.compartmentId!))].sort();
+      const items = cases.items(caseNo);
+      const loading = items.find((i) => i.state === 'loading');
+      if (loading) throw new Refusal('conflict', 'door-busy', `item ${loading.barcode} of case ${caseNo} is being loaded into ${loading.compartmentId}: close that door first`, { compartment: loading.compartmentId });
+      const inside = [...new Set(items.filter((i) => i.state === 'loaded').map((i) => i.compartmentId!))].sort();
       for (const id of inside) {
         if (opens.activeOn(id)) throw new Refusal('conflict', 'door-busy', `compartment ${id} is already being opened: wait until its door is closed`, { compartment: id });
       }

@@ -4,7 +4,7 @@ import { ListenerSet } from '../listeners.ts';
 import type { CabinetBoard, DoorEdge, DoorSensors, LinkState, Listener, LockBank, PulseOptions, Unsubscribe } from '../ports.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import { DoorDebouncer } from './door-debouncer.ts';
-import { HardwareUnavailableError } from './errors.ts';
+import { HardwareUnavailableError } from '../errors.ts';
 import { FirmataLink, type J5Relay } from './firmata-link.ts';
 import { SerialQueue } from './serial-queue.ts';
 
@@ -152,7 +152,7 @@ export class FirmataBoard implements CabinetBoard {
       throw new RangeError(`lock channel ${channel} is not wired to this board (its lock channels: ${[...this.#lockChannels].join(', ')})`);
     }
     if (this.#link !== 'ok' || !this.#connection) throw new HardwareUnavailableError(`the board is ${this.#link === 'connecting' ? 'not connected yet' : 'unreachable'}: lock channel ${channel} was not pulsed`);
-    return this.#queue.run(() => this.#pulseNow(channel, options.doorSensor));
+    return this.#queue.run(() => (options.stillWanted && !options.stillWanted() ? Promise.resolve() : this.#pulseNow(channel, options.doorSensor)));
   }
 
   /**
@@ -194,7 +194,7 @@ export class FirmataBoard implements CabinetBoard {
       this.#switchOff(connection, channel, relay);
     }
     if (this.#connection !== connection) {
-      throw new HardwareUnavailableError(`the link was lost during the pulse on lock channel ${channel}; every relay is switched off when the board is back`);
+      throw new HardwareUnavailableError(`the link was lost during the pulse on lock channel ${channel}; every relay is switched off when the board is back`, { energised: true });
     }
     await this.#confirmOutput(connection, channel, 0);
     this.#logger.debug({ channel, ms: Math.round(performance.now() - started) }, 'lock pulsed');
@@ -204,12 +204,12 @@ export class FirmataBoard implements CabinetBoard {
   async #confirmOutput(connection: Connection, channel: number, expected: 0 | 1): Promise<void> {
     const timeoutMs = this.#heartbeat.timeoutMs;
     const level = await connection.link.queryOutput(channel, timeoutMs);
-    if (this.#connection !== connection) throw new HardwareUnavailableError(`the link was lost during the pulse on lock channel ${channel}; every relay is switched off when the board is back`);
+    if (this.#connection !== connection) throw new HardwareUnavailableError(`the link was lost during the pulse on lock channel ${channel}; every relay is switched off when the board is back`, { energised: true });
     if (level === expected) return;
     const want = expected ? 'HIGH' : 'LOW';
     const why = level === null ? `the board did not confirm lock channel ${channel} ${want} within ${timeoutMs} ms` : `lock channel ${channel} does not read ${want} after its write`;
     this.#lose(connection, why);
-    throw new HardwareUnavailableError(`${why}; reconnecting (which switches every relay off)`);
+    throw new HardwareUnavailableError(`${why}; reconnecting (which switches every relay off)`, { energised: true });
   }
 
   /** The off-write. If it cannot be made on this link, the link is dropped: the next connect drives every relay LOW. */
@@ -329,6 +329,13 @@ export class FirmataBoard implements CabinetBoard {
     this.#connection = null;
     clearInterval(connection.heartbeat);
     this.#cutPulse?.();
+    // A board that stopped answering may still be powered and listening: say LOW to every relay on the way
+    // out (harmless if the socket is gone). The next connect drives them LOW again before anything else.
+    for (const relay of connection.relays.values()) {
+      try {
+        relay.open();
+      } catch { /* the transport is already closed */ }
+    }
     this.#debouncer.cancelPending();
     void connection.link.close(reason);
     this.#logger.warn({ reason }, 'board link lost');

@@ -1,2 +1,2 @@
 export { FirmataBoard, type FirmataBoardOptions } from './firmata-board.ts';
-export { HardwareUnavailableError } from './errors.ts';
+export { HardwareUnavailableError } from '../errors.ts';

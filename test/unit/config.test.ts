@@ -55,8 +55,17 @@ describe('configuration', () => {
     expect(problems.map((p) => p.path)).toEqual(expect.arrayContaining(['compartments.1.lockChannel', 'compartments.2.doorSensor']));
   });
 
-  it('refuses unknown keys (a typo must not be silently ignored)', () => {
+  it('refuses unknown keys at every level (a typo must not be silently ignored)', () => {
     expect(problemsOf(() => parseConfig({ cabinetID: 'X' }, {}))[0]?.message).toMatch(/cabinetID/);
+    const nested = problemsOf(() => parseConfig({ policy: { lockoutAfterFailure: 9 }, hardware: { pulsems: 100 } }, {}));
+    expect(nested.map((p) => p.path)).toEqual(expect.arrayContaining(['policy', 'hardware']));
+    expect(nested.map((p) => p.message).join(' ')).toMatch(/lockoutAfterFailure/);
+  });
+
+  it('MQTT_URL turns on central ops reporting, and a bad one is named', () => {
+    expect(parseConfig({}, { MQTT_URL: 'mqtt://127.0.0.1:1883' }).mqtt?.url).toBe('mqtt://127.0.0.1:1883');
+    expect(parseConfig({}, {}).mqtt).toBeNull();
+    expect(problemsOf(() => parseConfig({}, { MQTT_URL: 'http://x' }))[0]?.path).toBe('mqtt.url');
   });
 
   it('names the file when it is not JSON', () => {
