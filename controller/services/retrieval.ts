@@ -45,13 +45,40 @@ export class RetrievalService implements OpenHandlers {
   opened(): void {}
 
   closed(ctx: ChangeContext, open: OpenRow): void {
-    const all = this.s.repos.opens.byRef('retrieve', open.ref);
-    if (all.some((o) => o.state === 'journaled' || o.state === 'pulsed' || o.state === 'opened')) return;
-    this.#finish(ctx, open.ref, 'clerk');
+    this.#settle(ctx, open.ref);
   }
 
   failed(ctx: ChangeContext, open: OpenRow, reason: string): void {
     ctx.event('case.retrieve_failed', { caseNo: open.ref, compartment: open.compartmentId, reason });
+    this.#settle(ctx, open.ref);
+  }
+
+  /**
+   * Once no door of this retrieval is still moving: every door opened and closed → the case is retrieved;
+   * otherwise only the items of the doors that did open are taken back, and the case keeps the rest.
+   */
+  #settle(ctx: ChangeContext, caseNo: string): void {
+    const all = this.s.repos.opens.byRef('retrieve', caseNo).filter((o) => o.journaledAt >= this.#startOf(caseNo));
+    if (all.some((o) => o.state === 'journaled' || o.state === 'pulsed' || o.state === 'opened')) return;
+    const opened = new Set(all.filter((o) => o.state === 'closed').map((o) => o.compartmentId));
+    if (opened.size === all.length) {
+      this.#finish(ctx, caseNo, 'cabinet');
+      return;
+    }
+    const { cases, compartments } = this.s.repos;
+    for (const item of cases.items(caseNo)) {
+      if (item.state === 'loaded' && item.compartmentId && opened.has(item.compartmentId)) cases.setItem(item.id, 'retrieved', item.compartmentId, ctx.now);
+    }
+    for (const id of opened) compartments.releaseIfEmpty(id);
+    const left = all.filter((o) => !opened.has(o.compartmentId)).map((o) => o.compartmentId);
+    ctx.event('case.retrieve_partial', { caseNo, retrievedFrom: [...opened], stillIn: left });
+    ctx.audit('cabinet', 'case.retrieve_partial', { caseNo, retrievedFrom: [...opened], stillIn: left });
+  }
+
+  /** Retrievals of one case may repeat (after a partial one): only the latest round's doors count. */
+  #startOf(caseNo: string): number {
+    const row = this.s.store.db.prepare(`SELECT max(journaled_at) AS t FROM opens WHERE purpose = 'retrieve' AND ref = ?`).get(caseNo) as { t: number | null };
+    return row.t ?? 0;
   }
 
   #finish(ctx: ChangeContext, caseNo: string, actor: string): void {

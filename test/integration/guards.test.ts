@@ -80,4 +80,28 @@ describe('guards around the doors', () => {
     await until(async () => (await h!.call('GET', '/api/v1/cases/NO-BOARD')).json.state === 'collected', 15_000, 'collected once the board is back');
     expect(simDoor(h, id).latchPulses).toBe(2);
   });
+
+  it('a retrieval with one jammed door takes back only what came out, and a second round finishes the case', async () => {
+    h = await startHarness();
+    const ready = await readyCase(h, 'TWO-DOORS', [1, 2, 3].map((n) => ({ type: 'licence-original', barcode: `TWO-L${n}` })));
+    expect(ready.compartments).toHaveLength(2);
+    const [good, stuck] = ready.compartments as [string, string];
+    h.sim.model.setFault(stuck, 'jam');
+    expect((await h.call('POST', '/api/v1/cases/TWO-DOORS/retrieve')).status).toBe(202);
+    await until(() => simDoor(h!, good).open, 3000, 'the good door open');
+    h.sim.model.close(good, { occupied: false });
+    await until(() => h!.controller.cabinet.store.outbox.after(0, 2000).find((e) => e.type === 'case.retrieve_partial'), 5000, 'partial retrieval reported');
+    const partial = await h.call('GET', '/api/v1/cases/TWO-DOORS');
+    expect(partial.json.state).toBe('ready');
+    expect(partial.json.items.filter((i: { state: string }) => i.state === 'loaded').every((i: { compartment: string }) => i.compartment === stuck)).toBe(true);
+    expect((await h.call('GET', '/api/v1/compartments')).json.find((c: { id: string }) => c.id === good).state).toBe('empty');
+    // The old code stopped working when the clerk started taking the items back.
+    expect((await h.call('POST', '/api/v1/kiosk/pickup', { code: ready.code, idSuffix: ID_SUFFIX }, null)).json.result).toBe('denied');
+    h.sim.model.setFault(stuck, null);
+    await h.call('POST', `/api/v1/compartments/${stuck}/enable`);
+    expect((await h.call('POST', '/api/v1/cases/TWO-DOORS/retrieve')).json.compartments).toEqual([stuck]);
+    await until(() => simDoor(h!, stuck).open, 3000, 'the repaired door open');
+    h.sim.model.close(stuck, { occupied: false });
+    await until(async () => (await h!.call('GET', '/api/v1/cases/TWO-DOORS')).json.state === 'retrieved', 3000, 'retrieved');
+  });
 });
