@@ -8,7 +8,7 @@ import { createLogger } from '../controller/logging.ts';
 import { AuditChain } from '../controller/store/audit-chain.ts';
 import { openDatabase } from '../controller/store/database.ts';
 import { newToken, roles, UsersRepo, type Role } from '../controller/store/users-repo.ts';
-import { runController, runWholeCabinet, runSimulatorOnly } from './run.ts';
+import { onSignals, runController, runWholeCabinet, runSimulatorOnly } from './run.ts';
 
 const USAGE = `govlocker — the controller of a one-window pickup cabinet
 
@@ -16,6 +16,12 @@ usage:
   govlocker start [--config FILE]             simulator + controller + admin API (what npm start runs)
   govlocker controller --config FILE          controller + admin API against the hardware the config names
   govlocker simulate [--config FILE]          the simulator alone (Firmata over TCP, scanner, control API)
+  govlocker simulate --fleet N --mqtt URL [--rate EPS] [--prefix SIM] [--gap-every N]
+                                              N light cabinets on a broker (status, last will, events at
+                                              EPS per cabinet, default 1), for the fleet monitor
+  govlocker fleet --mqtt URL [--port 8095] [--host 127.0.0.1] [--keys DIR]
+                                              central ops' fleet monitor: a live page of every cabinet on the
+                                              broker; --keys holds <cabinetId>.key files to sign replays
   govlocker users add --name NAME --role clerk|ops|admin [--data DIR]   adds a user and prints its token once
   govlocker users list [--data DIR]
   govlocker audit verify --data DIR           checks the audit hash chain offline (exit 1 when broken)
@@ -43,6 +49,7 @@ export async function main(argv: string[]): Promise<void> {
       case 'start':
       case 'controller':
       case 'simulate': {
+        if (command === 'simulate' && rest.some((a) => a === '--fleet' || a.startsWith('--fleet='))) return await simulateFleetCommand(rest);
         const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } }, strict: true });
         if (command === 'controller' && !values.config) fail('controller needs --config FILE (the hardware to drive); try "govlocker start" for the simulator');
         const config = loadConfig(values.config);
@@ -57,6 +64,8 @@ export async function main(argv: string[]): Promise<void> {
         return auditCommand(rest);
       case 'cmd':
         return await cmdCommand(rest);
+      case 'fleet':
+        return await fleetCommand(rest);
       case 'bench': {
         const { runBenchmarks } = await import('../bench/bench.ts');
         await runBenchmarks();
@@ -140,6 +149,60 @@ async function cmdCommand(args: string[]): Promise<void> {
   const reply = await sendCommand({ name, mqttUrl, cabinetId, keyFile: values.key, args: parsedArgs, timeoutMs: Number(values.timeout ?? 10_000) });
   process.stdout.write(JSON.stringify(reply) + '\n');
   if (!reply.ok) process.exitCode = 1;
+}
+
+/** A whole number from the command line, or a clear refusal. */
+function wholeNumber(flag: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) fail(`${flag} is a whole number from ${min} to ${max}, not "${text}"`);
+  return Number(text);
+}
+
+function mqttUrlOf(flag: string | undefined, what: string): string {
+  const url = flag ?? process.env.MQTT_URL;
+  if (!url) fail(`${what} needs --mqtt URL (or MQTT_URL), the broker the cabinets report to, e.g. mqtt://127.0.0.1:1883`);
+  return url;
+}
+
+async function fleetCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, strict: true, options: { mqtt: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, keys: { type: 'string' } } });
+  const mqttUrl = mqttUrlOf(values.mqtt, 'fleet');
+  const { startFleetMonitor, DEFAULT_FLEET_PORT } = await import('../admin-api/fleet/monitor.ts');
+  const { redactMqttUrl } = await import('../controller/mqtt/mqtt-link.ts');
+  let monitor;
+  try {
+    monitor = await startFleetMonitor({ mqttUrl, port: wholeNumber('--port', values.port, DEFAULT_FLEET_PORT, 0, 65535), host: values.host, keysDir: values.keys });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  process.stdout.write(`\n  fleet monitor  ${monitor.url}\n  broker         ${redactMqttUrl(mqttUrl)} (govlocker/v1/+/status, …/events)\n  replays        ${values.keys ? `signed with the keys in ${values.keys}` : 'off (no --keys DIR)'}\n\n`);
+  monitor.ready(5000).catch((error: Error) => process.stderr.write(`govlocker fleet: ${error.message}; still trying\n`));
+  const running = monitor;
+  onSignals(() => running.stop());
+}
+
+async function simulateFleetCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args, strict: true,
+    options: { fleet: { type: 'string' }, mqtt: { type: 'string' }, rate: { type: 'string' }, prefix: { type: 'string' }, 'gap-every': { type: 'string' } },
+  });
+  const count = wholeNumber('--fleet', values.fleet, 0, 1, 9999);
+  const mqttUrl = mqttUrlOf(values.mqtt, 'simulate --fleet');
+  const rate = values.rate === undefined ? 1 : Number(values.rate);
+  if (!(rate >= 0) || !Number.isFinite(rate)) fail(`--rate is events per second per cabinet (0 or more, e.g. 0.5), not "${values.rate}"`);
+  const gapEvery = values['gap-every'] === undefined ? undefined : wholeNumber('--gap-every', values['gap-every'], 0, 1, 1_000_000);
+  const { runFleet } = await import('../simulator/fleet.ts');
+  const { redactMqttUrl } = await import('../controller/mqtt/mqtt-link.ts');
+  let fleet;
+  try {
+    fleet = await runFleet({ mqttUrl, count, prefix: values.prefix, eventsPerSecond: rate, gapEvery });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const ids = fleet.cabinets.map((c) => c.id);
+  process.stdout.write(`\n  simulated fleet  ${count} cabinets (${ids[0]} … ${ids.at(-1)}) on ${redactMqttUrl(mqttUrl)}\n  events           ${rate} per second per cabinet${gapEvery ? `, one seq skipped every ${gapEvery}` : ''}\n\n`);
+  const running = fleet;
+  onSignals(() => running.stop());
 }
 
 function auditCommand(args: string[]): void {

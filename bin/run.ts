@@ -45,7 +45,8 @@ export async function startController(config: CabinetConfig, options: { adminTok
   };
 }
 
-function onSignals(stop: () => Promise<void>): void {
+/** Ctrl-C (or SIGTERM) stops in order, once, then exits. */
+export function onSignals(stop: () => Promise<void>): void {
   let stopping = false;
   const handler = (signal: string) => {
     if (stopping) return;

@@ -39,6 +39,8 @@ export class MqttLink {
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
   #state_: MqttState = 'offline';
+  /** How to fail each publish still waiting for its PUBACK on the current connection. */
+  readonly #awaitingAck = new Set<(error: Error) => void>();
 
   constructor(private readonly o: MqttLinkOptions) {}
 
@@ -71,7 +73,16 @@ export class MqttLink {
     if (!client || this.#state_ !== 'connected') return Promise.reject(new Error('MQTT offline'));
     const properties = this.#protocol === 5 && options.expirySeconds ? { messageExpiryInterval: Math.max(1, Math.round(options.expirySeconds)) } : undefined;
     return new Promise((resolve, reject) => {
-      client.publish(topic, payload, { qos: options.qos, retain: options.retain ?? false, properties }, (error) => (error ? reject(error) : resolve()));
+      const fail = (error: Error) => {
+        this.#awaitingAck.delete(fail);
+        reject(error);
+      };
+      this.#awaitingAck.add(fail);
+      client.publish(topic, payload, { qos: options.qos, retain: options.retain ?? false, properties }, (error) => {
+        this.#awaitingAck.delete(fail);
+        if (error) reject(error);
+        else resolve();
+      });
     });
   }
 
@@ -145,6 +156,9 @@ export class MqttLink {
     client.on('close', () => {
       if (this.#client !== client) return;
       this.#setState('offline');
+      // mqtt.js never calls back the QoS-1 publishes of a dropped clean: false client (it would resend them
+      // itself, but this client is discarded): fail them, or their callers (the notify drainer) wait forever.
+      for (const fail of [...this.#awaitingAck]) fail(new Error('MQTT connection lost before the broker acknowledged'));
       if (this.#stopped) return;
       client.removeAllListeners();
       client.end(true);

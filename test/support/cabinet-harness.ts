@@ -37,6 +37,8 @@ export interface Harness {
 export interface HarnessOptions {
   readonly config?: Partial<CabinetConfigInput>;
   readonly dataDir?: string;
+  /** Reports to central ops on this broker (fast reconnects for tests); absent: no MQTT, as before. */
+  readonly mqttUrl?: string;
 }
 
 /** The real thing on loopback: simulator over Firmata/TCP and the scanner line, controller with a real SQLite file. */
@@ -51,6 +53,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     api: { host: '127.0.0.1', port: 0 },
     hardware: { driver: 'firmata', pulseMs: 40, debounceMs: 5, openTimeoutMs: 800, readyTimeoutMs: 5000, ...options.config?.hardware, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.firmata } },
     scanner: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.scanner } },
+    ...(options.mqttUrl ? { mqtt: { reconnect: { minMs: 50, maxMs: 500 }, ...options.config?.mqtt, url: options.mqttUrl } } : {}),
   }, {});
   const clock = new TestClock();
   let controller = await startController(config, { adminToken: ADMIN_TOKEN, logLevel: process.env.GOVLOCKER_TEST_LOG ?? 'silent', clock });

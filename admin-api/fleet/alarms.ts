@@ -1,0 +1,16 @@
+import type { EventPayload } from './payloads.ts';
+
+/** Event types that always need a person: ops see them until someone acknowledges them on the page. */
+export const ALARM_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'door.forced',
+  'door.jammed',
+  'door.unverified',
+  'alarm.raised',
+  'hardware.lost',
+  'cmd.refused',
+]);
+
+/** An alarm for central ops: the types above, and any event the cabinet itself flags `alarm: true` (a daily lockout ceiling). */
+export function isAlarm(event: Pick<EventPayload, 'type' | 'data'>): boolean {
+  return ALARM_EVENT_TYPES.has(event.type) || event.data.alarm === true;
+}

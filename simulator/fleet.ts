@@ -1,0 +1,101 @@
+import { SimulatedCabinet, type SimulatedEvent } from './fleet-cabinet.ts';
+
+export interface FleetOptions {
+  readonly mqttUrl: string;
+  /** How many cabinets. */
+  readonly count: number;
+  /** Cabinet ids are `${prefix}-0001` …; 1–26 letters, digits, "-" or "_". */
+  readonly prefix?: string;
+  /** Events per second, per cabinet (0: status only; events then come from `publishEvent`). */
+  readonly eventsPerSecond?: number;
+  /** Each cabinet skips one seq after every this many events (a gap for the monitor to find). */
+  readonly gapEvery?: number;
+  /** Connects in flight at once: a thousand cabinets connect in waves, not in one burst at the broker. */
+  readonly connectConcurrency?: number;
+  readonly firstSeq?: number;
+  /** Told of every event the fleet's own pace published, once the broker has it (not of `publishEvent` calls). */
+  readonly onEvent?: (cabinet: SimulatedCabinet, event: SimulatedEvent) => void;
+  readonly random?: () => number;
+}
+
+export interface RunningFleet {
+  readonly cabinets: readonly SimulatedCabinet[];
+  cabinet(id: string): SimulatedCabinet | undefined;
+  /** Events published so far by the whole fleet. */
+  published(): number;
+  /** Stops every cabinet cleanly (each says offline). */
+  stop(): Promise<void>;
+}
+
+const PREFIX = /^[A-Za-z0-9][A-Za-z0-9_-]{0,25}$/;
+const TICK_MS = 20;
+
+/**
+ * `govlocker simulate --fleet N`: N light cabinets against a broker, for the fleet monitor's tests and
+ * benchmarks. One timer paces the whole fleet: each cabinet earns `eventsPerSecond` credits a second from a
+ * random start, so a thousand cabinets publish evenly spread, not in lockstep.
+ */
+export async function runFleet(o: FleetOptions): Promise<RunningFleet> {
+  const prefix = o.prefix ?? 'SIM';
+  if (!PREFIX.test(prefix)) throw new Error(`fleet prefix "${prefix}": 1–26 letters, digits, "-" or "_"`);
+  if (!Number.isInteger(o.count) || o.count < 1 || o.count > 9999) throw new Error(`fleet size ${o.count}: 1 to 9999 cabinets`);
+  const eps = o.eventsPerSecond ?? 1;
+  if (!(eps >= 0) || !Number.isFinite(eps)) throw new Error(`events per second ${eps}: 0 or more`);
+  const random = o.random ?? Math.random;
+  const width = Math.max(4, String(o.count).length);
+  const cabinets = Array.from({ length: o.count }, (_, i) => new SimulatedCabinet({ mqttUrl: o.mqttUrl, cabinetId: `${prefix}-${String(i + 1).padStart(width, '0')}`, firstSeq: o.firstSeq }));
+  const byId = new Map(cabinets.map((c) => [c.id, c]));
+
+  const started: SimulatedCabinet[] = [];
+  try {
+    let next = 0;
+    const worker = async () => {
+      while (next < cabinets.length) {
+        const cabinet = cabinets[next++]!;
+        started.push(cabinet);
+        await cabinet.connect();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(o.connectConcurrency ?? 50, cabinets.length) }, worker));
+  } catch (error) {
+    await Promise.all(started.map((c) => c.stop()));
+    throw error;
+  }
+
+  let published = 0;
+  let ticker: NodeJS.Timeout | null = null;
+  if (eps > 0) {
+    const credit = cabinets.map(() => random());
+    const sinceGap = cabinets.map(() => 0);
+    let last = performance.now();
+    ticker = setInterval(() => {
+      const now = performance.now();
+      const earned = (eps * (now - last)) / 1000;
+      last = now;
+      cabinets.forEach((cabinet, i) => {
+        credit[i]! += earned;
+        while (credit[i]! >= 1) {
+          credit[i]! -= 1;
+          if (!cabinet.connected) continue;
+          if (o.gapEvery && ++sinceGap[i]! >= o.gapEvery) {
+            sinceGap[i] = 0;
+            cabinet.skipSeq(1);
+          }
+          published++;
+          cabinet.publishEvent().then((event) => o.onEvent?.(cabinet, event), () => undefined);
+        }
+      });
+    }, TICK_MS);
+  }
+
+  return {
+    cabinets,
+    cabinet: (id) => byId.get(id),
+    published: () => published,
+    async stop() {
+      if (ticker) clearInterval(ticker);
+      ticker = null;
+      await Promise.all(cabinets.map((c) => c.stop()));
+    },
+  };
+}
