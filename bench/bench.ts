@@ -1,5 +1,6 @@
 import { measureCabinetLatency } from './cabinet-latency.ts';
 import { measureColdStart } from './cold-start.ts';
+import { measureFleetStaleness } from './fleet-staleness.ts';
 import { measureOutboxDrain } from './outbox-drain.ts';
 import { percentile, report } from './stats.ts';
 import { measureDriverRoundTrip, measureWireRoundTrip } from './wire.ts';
@@ -26,6 +27,11 @@ export async function runBenchmarks(): Promise<void> {
 
   const drain = await measureOutboxDrain(86_400);
   report('outbox_drain_rate', drain.eventsPerSecond, 'events/s', { events: 86_400, received: drain.received, missing: drain.missing, duplicates: drain.duplicates, what: '86,400 queued events → a real Mosquitto, until every one is acknowledged', target: '≥ 10000, none lost' });
+
+  const fleet = await measureFleetStaleness(1000);
+  report('fleet_staleness_p50', fleet.p50, 'ms', { cabinets: fleet.cabinets, samples: fleet.samples, what: 'a cabinet publishes an event → the fleet monitor shows it (1,000 simulated cabinets)' });
+  report('fleet_staleness_p99', fleet.p99, 'ms', { cabinets: fleet.cabinets, samples: fleet.samples, target: '≤ 1000' });
+  report('fleet_page_staleness_p99', fleet.streamP99, 'ms', { what: 'the same, until the page\'s SSE frame (coalesced every 100 ms)' });
 
   const starts = [];
   for (let i = 0; i < 3; i++) starts.push(await measureColdStart(i === 2 ? 3000 : 0));

@@ -21,8 +21,10 @@ export interface FleetOptions {
 export interface RunningFleet {
   readonly cabinets: readonly SimulatedCabinet[];
   cabinet(id: string): SimulatedCabinet | undefined;
-  /** Events published so far by the whole fleet. */
+  /** Events published so far by the fleet's own pace. */
   published(): number;
+  /** Changes the pace: events per second, per cabinet (0 stops it). */
+  setRate(eventsPerSecond: number): void;
   /** Stops every cabinet cleanly (each says offline). */
   stop(): Promise<void>;
 }
@@ -40,7 +42,6 @@ export async function runFleet(o: FleetOptions): Promise<RunningFleet> {
   if (!PREFIX.test(prefix)) throw new Error(`fleet prefix "${prefix}": 1–26 letters, digits, "-" or "_"`);
   if (!Number.isInteger(o.count) || o.count < 1 || o.count > 9999) throw new Error(`fleet size ${o.count}: 1 to 9999 cabinets`);
   const eps = o.eventsPerSecond ?? 1;
-  if (!(eps >= 0) || !Number.isFinite(eps)) throw new Error(`events per second ${eps}: 0 or more`);
   const random = o.random ?? Math.random;
   const width = Math.max(4, String(o.count).length);
   const cabinets = Array.from({ length: o.count }, (_, i) => new SimulatedCabinet({ mqttUrl: o.mqttUrl, cabinetId: `${prefix}-${String(i + 1).padStart(width, '0')}`, firstSeq: o.firstSeq }));
@@ -64,9 +65,13 @@ export async function runFleet(o: FleetOptions): Promise<RunningFleet> {
 
   let published = 0;
   let ticker: NodeJS.Timeout | null = null;
-  if (eps > 0) {
-    const credit = cabinets.map(() => random());
-    const sinceGap = cabinets.map(() => 0);
+  const credit = cabinets.map(() => random());
+  const sinceGap = cabinets.map(() => 0);
+  const setRate = (eps: number) => {
+    if (!(eps >= 0) || !Number.isFinite(eps)) throw new Error(`events per second ${eps}: 0 or more`);
+    if (ticker) clearInterval(ticker);
+    ticker = null;
+    if (eps === 0) return;
     let last = performance.now();
     ticker = setInterval(() => {
       const now = performance.now();
@@ -86,15 +91,16 @@ export async function runFleet(o: FleetOptions): Promise<RunningFleet> {
         }
       });
     }, TICK_MS);
-  }
+  };
+  setRate(eps);
 
   return {
     cabinets,
     cabinet: (id) => byId.get(id),
     published: () => published,
+    setRate,
     async stop() {
-      if (ticker) clearInterval(ticker);
-      ticker = null;
+      setRate(0);
       await Promise.all(cabinets.map((c) => c.stop()));
     },
   };

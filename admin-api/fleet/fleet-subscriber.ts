@@ -48,9 +48,11 @@ export class FleetSubscriber {
     const url = redactMqttUrl(this.o.mqttUrl);
     client.on('connect', () => {
       (client.stream as Socket).setNoDelay?.(true);
-      client.subscribe([...FLEET_SUBSCRIPTIONS], { qos: 1 }, (error) => {
-        if (error) {
-          this.o.logger.error({ err: error.message, url }, 'fleet monitor: subscribe failed');
+      client.subscribe([...FLEET_SUBSCRIPTIONS], { qos: 1 }, (error, granted) => {
+        // A broker's ACL refuses a subscription with QoS 128, not with an error.
+        const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+        if (error || refused.length > 0) {
+          this.o.logger.error({ err: error?.message ?? `refused: ${refused.join(', ')}`, url }, 'fleet monitor: subscribe failed (does the broker ACL let the monitor read govlocker/v1/+/status, …/events and …/reply?)');
           return;
         }
         this.o.logger.info({ url }, 'fleet monitor: subscribed to every cabinet');
