@@ -16,6 +16,13 @@ export interface MosquittoOptions {
   readonly extraConfig?: readonly string[];
   /** How long to wait for the listener after a start. */
   readonly readyTimeoutMs?: number;
+  /**
+   * Replaces the generated config (anonymous clients on `listener {port} 127.0.0.1`, persistence in `dir`,
+   * logging to stderr) by these lines, e.g. a deployment's config under test; `extraConfig` still follows. They
+   * must open a listener on 127.0.0.1:`port` (the one waited for) and persist to `{dir}/mosquitto.db` (for
+   * `save()`, `halt()` and `restart()`); run as root, they need `user root` to write there.
+   */
+  readonly config?: (broker: { readonly port: number; readonly dir: string }) => readonly string[];
 }
 
 export interface Mosquitto {
@@ -76,7 +83,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const dir = mkdtempSync(join(tmpdir(), 'govlocker-mosquitto-'));
   const port = await freePort();
   const configFile = join(dir, 'mosquitto.conf');
-  writeFileSync(configFile, [
+  const generated = (): string[] => [
     `listener ${port} 127.0.0.1`,
     'allow_anonymous true',
     // QoS-1 hops on loopback otherwise stall ~40 ms on Nagle + delayed ACK.
@@ -90,6 +97,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     'log_type error',
     'log_type warning',
     'log_type notice',
+  ];
+  writeFileSync(configFile, [
+    ...(options.config ? options.config({ port, dir }) : generated()),
     ...(options.extraConfig ?? []),
     '',
   ].join('\n'));
