@@ -1,9 +1,16 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
-const BIN = new URL('../bin/govlocker.js', import.meta.url).pathname;
+/** bin/govlocker.js of this checkout, whether this file runs from the sources or from dist/. */
+function findBin(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return join(dir, 'bin', 'govlocker.js');
+}
+const BIN = findBin();
 
 /**
  * `govlocker start` as a user runs it, in a fresh process with an empty data dir: milliseconds from spawn until
