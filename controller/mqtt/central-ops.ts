@@ -34,7 +34,7 @@ export class CentralOpsLink {
       logger: s.logger.child({ part: 'mqtt' }),
     });
     this.drainer = new OutboxDrainer(s.store.db, this.link, this.topics, {
-      window: config.window, keepSentDays: config.keepSentDays, maxUnsent: config.maxUnsent, logger: s.logger,
+      window: config.window, keepSentDays: config.keepSentDays, maxUnsent: config.maxUnsent, logger: s.logger, now: () => s.store.clock.now(),
       onOverflow: (dropped) => s.store.change((ctx) => ctx.event('outbox.overflow', { droppedFrom: dropped.from, droppedTo: dropped.to })),
     });
     this.notify = new NotifyDrainer(s.store.db, this.link, this.topics, (blob) => s.keyring.decrypt(blob), s.logger);

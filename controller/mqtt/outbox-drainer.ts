@@ -31,7 +31,7 @@ export class OutboxDrainer {
     private readonly db: Db,
     private readonly link: MqttLink,
     private readonly topics: Topics,
-    private readonly options: { window: number; keepSentDays: number; maxUnsent: number; logger: Logger; onOverflow: (dropped: { from: number; to: number }) => void },
+    private readonly options: { window: number; keepSentDays: number; maxUnsent: number; logger: Logger; onOverflow: (dropped: { from: number; to: number }) => void; now?: () => number },
   ) {
     this.#unsentAfter = db.prepare<[number, number]>('SELECT seq, id, boot_id, ts, type, data FROM events WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?');
     this.#markSent = db.prepare<[number, number]>('UPDATE events SET sent_at = ? WHERE seq = ? AND sent_at IS NULL');
@@ -119,7 +119,7 @@ export class OutboxDrainer {
     if (this.#acked.length === 0 || !this.db.open) return;
     const batch = this.#acked;
     this.#acked = [];
-    const now = Date.now();
+    const now = (this.options.now ?? Date.now)();
     this.db.transaction(() => {
       for (const seq of batch) this.#markSent.run(now, seq);
     })();
@@ -136,7 +136,7 @@ export class OutboxDrainer {
   /** Drops sent events older than the keeping time, and the oldest unsent ones past the bound (saying so). */
   prune(): void {
     if (!this.db.open) return;
-    const cutoff = Date.now() - this.options.keepSentDays * 86_400_000;
+    const cutoff = (this.options.now ?? Date.now)() - this.options.keepSentDays * 86_400_000;
     this.db.prepare('DELETE FROM events WHERE sent_at IS NOT NULL AND ts < ? AND seq < (SELECT max(seq) FROM events)').run(cutoff);
     const unsent = (this.db.prepare('SELECT count(*) AS n FROM events WHERE sent_at IS NULL').get() as { n: number }).n;
     const excess = unsent - this.options.maxUnsent;
