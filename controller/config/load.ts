@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { demoCompartments } from './demo-cabinet.ts';
 import { configSchema, type CabinetConfig } from './schema.ts';
@@ -111,9 +112,32 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems, source);
   const config: CabinetConfig = { ...parsed.data, compartments: parsed.data.compartments ?? demoCompartments() };
-  const cross = crossCheck(config.compartments);
+  const cross = [...crossCheck(config.compartments), ...tlsFileProblems(config)];
   if (cross.length > 0) throw new ConfigError(cross, source);
   return config;
+}
+
+/**
+ * The mqtt.tls files must be readable now: the MQTT link reads them only once start-up is well under way (board
+ * and scanner already open), where a missing file surfaced as a bare ENOENT naming neither the setting nor why.
+ */
+function tlsFileProblems(config: CabinetConfig): ConfigProblem[] {
+  const tls = config.mqtt?.tls;
+  if (!tls) return [];
+  const what = { ca: 'the CA certificate that signed the broker\'s certificate', cert: 'this cabinet\'s client certificate', key: 'the private key of the client certificate' } as const;
+  const problems: ConfigProblem[] = [];
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const file = tls[field];
+    if (file === undefined) continue;
+    try {
+      readFileSync(file);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      const where = resolve(file) === file ? '' : ` (relative to the working directory: ${resolve(file)})`;
+      problems.push({ path: `mqtt.tls.${field}`, message: `cannot read ${file}${where}: ${code} — give the path of ${what[field]} (PEM)` });
+    }
+  }
+  return problems;
 }
 
 /** Reads the JSON config file (none: the demo cabinet) and applies the environment. */

@@ -180,7 +180,14 @@ export class MqttLink {
     this.#attempt = Math.min(this.#attempt + 1, 30);
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.#connect();
+      try {
+        this.#connect();
+      } catch (error) {
+        // The TLS files are read at each connect: one missing now (mid-rotation, say) would otherwise throw out of
+        // this timer and take the whole cabinet down. Stay offline (events wait in the outbox) and try again.
+        this.o.logger.error({ err: (error as Error).message }, 'MQTT cannot reconnect: retrying');
+        this.#scheduleReconnect();
+      }
     }, delay);
     this.#timer.unref();
   }
