@@ -9,6 +9,7 @@ import type { CabinetConfig } from './config/schema.ts';
 import { EventBus } from './events/bus.ts';
 import { CentralOpsLink } from './mqtt/central-ops.ts';
 import { KEY_FILE_NAME, Keyring } from './secrets/keyring.ts';
+import { AlarmService } from './services/alarms.ts';
 import { CaseService } from './services/cases.ts';
 import { CompartmentAdminService } from './services/compartment-admin.ts';
 import { makeRepos, type ServiceContext } from './services/context.ts';
@@ -17,6 +18,7 @@ import { DoorService } from './services/doors.ts';
 import { ExpiryService } from './services/expiry.ts';
 import { LoadingService } from './services/loading.ts';
 import { PickupService } from './services/pickup.ts';
+import { PurgeService } from './services/purge.ts';
 import { RetrievalService } from './services/retrieval.ts';
 import { openDatabase } from './store/database.ts';
 import { CabinetStore, systemClock, type Clock } from './store/store.ts';
@@ -44,6 +46,8 @@ export interface Services {
   readonly compartments: CompartmentAdminService;
   readonly expiry: ExpiryService;
   readonly doors: DoorService;
+  readonly purge: PurgeService;
+  readonly alarms: AlarmService;
 }
 
 /**
@@ -98,6 +102,8 @@ export class Cabinet {
       retrieval: new RetrievalService(this.context, doors),
       compartments: new CompartmentAdminService(this.context, doors),
       expiry: new ExpiryService(this.context),
+      purge: new PurgeService(this.context),
+      alarms: new AlarmService(this.context),
     };
     this.centralOps = config.mqtt ? new CentralOpsLink(this.context, this.services, { bootId: this.bootId, version: VERSION }) : null;
   }
@@ -127,6 +133,7 @@ export class Cabinet {
       await this.scanner.start();
     }
     this.services.expiry.start();
+    this.services.purge.start();
     this.centralOps?.start();
     this.store.change((ctx) => {
       ctx.event('cabinet.started', { version: VERSION, hardware: this.board.link === 'ok' ? 'ok' : 'lost' });
@@ -137,6 +144,7 @@ export class Cabinet {
     if (this.#stopping) return;
     this.#stopping = true;
     this.services.expiry.stop();
+    this.services.purge.stop();
     await this.centralOps?.stop();
     this.services.doors.stop();
     await this.scanner?.stop();
@@ -144,10 +152,11 @@ export class Cabinet {
     this.store.close();
   }
 
-  health(): { status: 'ok' | 'degraded'; hardware: 'ok' | 'lost'; mqtt: 'connected' | 'offline' | 'disabled'; outbox: number } {
+  /** CONTRACT §2's health, plus the number of open alarms (which do not by themselves make it `degraded`). */
+  health(): { status: 'ok' | 'degraded'; hardware: 'ok' | 'lost'; mqtt: 'connected' | 'offline' | 'disabled'; outbox: number; alarms: number } {
     const hardware = this.board.link === 'ok' ? 'ok' : 'lost';
     const mqtt = this.centralOps ? (this.centralOps.state === 'connected' ? 'connected' : 'offline') : 'disabled';
-    return { status: hardware === 'ok' && mqtt !== 'offline' ? 'ok' : 'degraded', hardware, mqtt, outbox: this.store.outbox.depth() };
+    return { status: hardware === 'ok' && mqtt !== 'offline' ? 'ok' : 'degraded', hardware, mqtt, outbox: this.store.outbox.depth(), alarms: this.services.alarms.openCount() };
   }
 
   #seedAdmin(): void {

@@ -183,6 +183,7 @@ export class FleetState {
     } else {
       if (arrival !== 'fill') cabinet.lastEvent = { type: event.type, seq: event.seq, ts: event.ts };
       if (isAlarm(event)) this.#raise(cabinet, event);
+      else if (event.type === 'alarm.acknowledged' && typeof event.data.alarmId === 'number') this.#acknowledged(cabinet, event.data.alarmId);
     }
     this.#changed(cabinetId);
     return arrival;
@@ -262,6 +263,11 @@ export class FleetState {
     cabinet = new CabinetRecord(cabinetId, this.#now(), this.#maxGaps);
     this.#cabinets.set(cabinetId, cabinet);
     return cabinet;
+  }
+
+  /** Ops acknowledged an alarm at the cabinet (`POST /api/v1/alarms/:id/ack`): the events that raised it go too. */
+  #acknowledged(cabinet: CabinetRecord, alarmId: number): void {
+    cabinet.alarms = cabinet.alarms.filter((a) => a.data.alarmId !== alarmId);
   }
 
   #raise(cabinet: CabinetRecord, event: EventPayload): void {

@@ -58,6 +58,12 @@ export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async 
   app.post('/compartments/:id/enable', { onRequest: ops, schema: { params: compartmentParam } }, async (request) =>
     services.compartments.enable(request.params.id, actorOf(request)));
 
+  // Alarms (a forced or jammed door, an unverified open, the remote-open cap, the daily ceiling) stay open until ops acknowledge them.
+  app.get('/alarms', { onRequest: view }, async () => services.alarms.open());
+  const ackBody = z.object({ note: z.string().trim().max(200, 'a note is at most 200 characters').optional() }).strict().nullish();
+  app.post('/alarms/:id/ack', { onRequest: ops, schema: { params: z.object({ id: z.coerce.number().int('an alarm id is a whole number from GET /api/v1/alarms').positive('an alarm id is a whole number from GET /api/v1/alarms') }), body: ackBody } }, async (request) =>
+    services.alarms.acknowledge(request.params.id, actorOf(request), request.body?.note));
+
   app.get('/pickup-guard', { onRequest: view }, async () => services.pickup.guardStatus());
   app.post('/pickup-guard/resume', { onRequest: clerk }, async (request) => {
     services.pickup.resumeCodeEntry(actorOf(request));

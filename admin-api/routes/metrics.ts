@@ -26,6 +26,7 @@ export const metricsRoute: FastifyPluginAsync<{ cabinet: Cabinet }> = async (app
     const guard = cabinet.services.pickup.guardStatus();
     gauge('govlocker_pickup_failures_today', 'Failed pickup attempts today (cabinet-wide).', [[guard.failuresToday, { cabinet: cabinetId }]]);
     gauge('govlocker_pickup_locked', '1 while code entry is locked out or suspended.', [[guard.lockedUntil || guard.suspended ? 1 : 0, { cabinet: cabinetId }]]);
+    gauge('govlocker_alarms_open', 'Alarms not yet acknowledged by ops.', [[cabinet.services.alarms.openCount(), { cabinet: cabinetId }]]);
     const mem = process.memoryUsage();
     gauge('govlocker_process_resident_bytes', 'Resident memory.', [[mem.rss]]);
     gauge('govlocker_uptime_seconds', 'Seconds since start.', [[Math.round((Date.now() - cabinet.startedAt) / 1000)]]);

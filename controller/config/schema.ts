@@ -38,6 +38,8 @@ export const hardwareSchema = z.object({
   openTimeoutMs: z.number().int().min(100, 'openTimeoutMs is 100–60000 ms').max(60_000, 'openTimeoutMs is 100–60000 ms').default(2000),
   /** Start-up gives up (and keeps retrying in the background) after this long without the board. */
   readyTimeoutMs: z.number().int().min(100, 'readyTimeoutMs is at least 100').default(10_000),
+  /** A door open longer than this (whatever opened it) reports `door.left_open`, and again every as long, until it closes. */
+  leftOpenMs: z.number().int().min(100, 'leftOpenMs is 100–86400000 ms (120000 = 2 min suits a hall)').max(86_400_000, 'leftOpenMs is 100–86400000 ms (120000 = 2 min suits a hall)').default(120_000),
 }).strict();
 export type HardwareConfig = z.infer<typeof hardwareSchema>;
 
@@ -59,6 +61,11 @@ export const policySchema = z.object({
   kioskRequestsPer10s: z.number().int().min(1).max(10_000).default(10),
   /** Remote opens (ops, over MQTT or the API) allowed per minute; the next is refused and raises an alarm. */
   remoteOpensPerMinute: z.number().int().min(1).max(60).default(3),
+  /**
+   * Personal data (GB/T 35273): this long after a case was collected or retrieved, its applicant's encrypted
+   * name, phone and ID number, the ID-suffix hash and any undelivered notification are erased.
+   */
+  purgeAfterHours: z.number().min(1, 'purgeAfterHours is 1–8760 hours after collection (720 = 30 days)').max(24 * 365, 'purgeAfterHours is 1–8760 hours after collection (720 = 30 days): keep personal data no longer than a year').default(720),
   /** Window shown to applicants when something fails. */
   helpWindow: z.string().min(1).max(20).default('1'),
 }).strict();

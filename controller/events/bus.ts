@@ -7,6 +7,8 @@ export type KioskMessage =
   | { readonly type: 'need-id'; readonly scanId: string; readonly expiresInSeconds: number }
   | { readonly type: 'opening'; readonly compartments: string[]; readonly items: { type: string; label: string | null }[]; readonly caseNo: string }
   | { readonly type: 'door-opened'; readonly compartment: string }
+  /** A door has stood open longer than `hardware.leftOpenMs` (repeated while it stays open). */
+  | { readonly type: 'left-open'; readonly compartment: string }
   | { readonly type: 'collected'; readonly caseNo: string }
   | { readonly type: 'denied'; readonly reason: string; readonly retryAfterSeconds?: number; readonly attemptsLeft?: number; readonly window?: string };
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Refusal } from '../domain/refusal.ts';
 import { compartmentState, type CompartmentState } from '../domain/types.ts';
+import { raiseAlarm } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 import type { DoorService, OpenHandlers } from './doors.ts';
 
@@ -48,7 +49,8 @@ export class CompartmentAdminService implements OpenHandlers {
     const overCap = this.s.store.change((ctx) => {
       const recent = (this.s.store.db.prepare(`SELECT count(*) AS n FROM opens WHERE purpose = 'remote' AND journaled_at > ?`).get(ctx.now - 60_000) as { n: number }).n;
       if (recent < cap) return false;
-      ctx.event('alarm.raised', { kind: 'remote-open-cap', compartment: id, by: actor, cap });
+      const alarmId = raiseAlarm(this.s.repos.alarms, ctx, 'remote-open-cap', id, { by: actor, cap });
+      ctx.event('alarm.raised', { kind: 'remote-open-cap', compartment: id, by: actor, cap, alarmId });
       ctx.audit(actor, 'compartment.remote_open_refused', { compartment: id, reason, cap });
       return true;
     });

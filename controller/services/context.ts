@@ -3,6 +3,7 @@ import type { CabinetBoard } from '../../firmware-bridge/ports.ts';
 import type { CabinetConfig } from '../config/schema.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Keyring } from '../secrets/keyring.ts';
+import { AlarmsRepo } from '../store/alarms-repo.ts';
 import { CasesRepo } from '../store/cases-repo.ts';
 import { CompartmentsRepo } from '../store/compartments-repo.ts';
 import { GuardRepo } from '../store/guard-repo.ts';
@@ -28,9 +29,10 @@ export interface Repos {
   readonly loads: LoadsRepo;
   readonly guard: GuardRepo;
   readonly users: UsersRepo;
+  readonly alarms: AlarmsRepo;
 }
 
 export function makeRepos(store: CabinetStore): Repos {
   const db = store.db;
-  return { cases: new CasesRepo(db), compartments: new CompartmentsRepo(db), opens: new OpensRepo(db), loads: new LoadsRepo(db), guard: new GuardRepo(db), users: new UsersRepo(db) };
+  return { cases: new CasesRepo(db), compartments: new CompartmentsRepo(db), opens: new OpensRepo(db), loads: new LoadsRepo(db), guard: new GuardRepo(db), users: new UsersRepo(db), alarms: new AlarmsRepo(db) };
 }

@@ -2,6 +2,7 @@ import { HardwareUnavailableError, type DoorEdge, type LinkState } from '../../f
 import type { OpenPurpose } from '../domain/types.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import type { ChangeContext } from '../store/store.ts';
+import { raiseAlarm } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 
 /** What each purpose (load, pickup, retrieve, remote) does as its doors move. Runs inside the edge's change. */
@@ -22,6 +23,8 @@ export interface OpenHandlers {
 export class DoorService {
   readonly #handlers = new Map<OpenPurpose, OpenHandlers>();
   readonly #timers = new Map<number, NodeJS.Timeout>();
+  /** Doors standing open, by compartment: the reminder timer, when it was first seen open, reminders sent. */
+  readonly #leftOpen = new Map<string, { timer: NodeJS.Timeout; since: number; reminders: number }>();
   readonly #unsubscribe: (() => void)[] = [];
   #stopped = false;
   /** The journal has been reconciled with the sensors once since start (needs the board). */
@@ -44,6 +47,46 @@ export class DoorService {
     for (const off of this.#unsubscribe.splice(0)) off();
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
+    for (const w of this.#leftOpen.values()) clearInterval(w.timer);
+    this.#leftOpen.clear();
+  }
+
+  /** A door seen open starts its reminders: `door.left_open` every `hardware.leftOpenMs` until it closes. */
+  #watchLeftOpen(compartmentId: string): void {
+    if (this.#stopped || this.#leftOpen.has(compartmentId)) return;
+    const timer = setInterval(() => this.#remindLeftOpen(compartmentId), this.s.config.hardware.leftOpenMs);
+    timer.unref();
+    this.#leftOpen.set(compartmentId, { timer, since: this.s.store.clock.now(), reminders: 0 });
+  }
+
+  #unwatchLeftOpen(compartmentId: string): void {
+    const watch = this.#leftOpen.get(compartmentId);
+    if (watch) clearInterval(watch.timer);
+    this.#leftOpen.delete(compartmentId);
+  }
+
+  #remindLeftOpen(compartmentId: string): void {
+    const watch = this.#leftOpen.get(compartmentId);
+    if (this.#stopped || !watch) return;
+    // While the board is away the door's state is unknown: no reminder, but keep watching.
+    if (this.s.board.link !== 'ok') return;
+    try {
+      if (this.s.repos.compartments.get(compartmentId)?.door !== 'open') {
+        this.#unwatchLeftOpen(compartmentId);
+        return;
+      }
+      watch.reminders++;
+      this.s.store.change((ctx) => {
+        const active = this.s.repos.opens.activeOn(compartmentId);
+        const data = { compartment: compartmentId, purpose: active?.purpose ?? null, openForSeconds: Math.round((ctx.now - watch.since) / 1000), reminder: watch.reminders };
+        ctx.event('door.left_open', data);
+        // The first reminder goes into the audit chain; the repeats are events only.
+        if (watch.reminders === 1) ctx.audit('cabinet', 'door.left_open', data);
+        ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'left-open', compartment: compartmentId }));
+      });
+    } catch (error) {
+      this.s.logger.error({ compartment: compartmentId, err: (error as Error).message }, 'could not report a door left open');
+    }
   }
 
   /** Pulses journaled opens in order, one lock at a time. Never throws: failures become journal states. */
@@ -104,13 +147,15 @@ export class DoorService {
       if (reason === 'interrupted') {
         // The relay may have fired unseen: nobody may use this compartment until a clerk has looked inside.
         this.s.repos.compartments.setService(open.compartmentId, 'fault', 'the board was lost during the pulse: check the contents, then enable');
-        ctx.event('door.unverified', { compartment: open.compartmentId, purpose: open.purpose });
-        ctx.audit('cabinet', 'door.unverified', { compartment: open.compartmentId, purpose: open.purpose });
+        const alarmId = raiseAlarm(this.s.repos.alarms, ctx, 'door-unverified', open.compartmentId, { purpose: open.purpose });
+        ctx.event('door.unverified', { compartment: open.compartmentId, purpose: open.purpose, alarmId });
+        ctx.audit('cabinet', 'door.unverified', { compartment: open.compartmentId, purpose: open.purpose, alarmId });
       }
       if (reason === 'jammed') {
         this.s.repos.compartments.setService(open.compartmentId, 'fault', 'jammed: the door did not open after two pulses');
-        ctx.event('door.jammed', { compartment: open.compartmentId, purpose: open.purpose });
-        ctx.audit('cabinet', 'door.jammed', { compartment: open.compartmentId, purpose: open.purpose });
+        const alarmId = raiseAlarm(this.s.repos.alarms, ctx, 'door-jammed', open.compartmentId, { purpose: open.purpose });
+        ctx.event('door.jammed', { compartment: open.compartmentId, purpose: open.purpose, alarmId });
+        ctx.audit('cabinet', 'door.jammed', { compartment: open.compartmentId, purpose: open.purpose, alarmId });
       }
       this.#handlers.get(open.purpose)?.failed(ctx, open, reason);
     });
@@ -143,8 +188,10 @@ export class DoorService {
       ctx.event(edge.open ? 'door.opened' : 'door.closed', { compartment: compartment.id, purpose: active?.purpose ?? null });
       if (edge.open) {
         if (!active) {
-          ctx.event('door.forced', { compartment: compartment.id });
-          ctx.audit('cabinet', 'door.forced', { compartment: compartment.id });
+          // Stays open until ops acknowledge it (POST /api/v1/alarms/:id/ack), whatever the door does next.
+          const alarmId = raiseAlarm(this.s.repos.alarms, ctx, 'door-forced', compartment.id);
+          ctx.event('door.forced', { compartment: compartment.id, alarmId });
+          ctx.audit('cabinet', 'door.forced', { compartment: compartment.id, alarmId });
         } else if (active.state !== 'opened') {
           openToMark = active.id;
         }
@@ -153,6 +200,8 @@ export class DoorService {
         this.#handlers.get(active.purpose)?.closed(ctx, { ...active, state: 'closed' });
       }
     });
+    if (edge.open) this.#watchLeftOpen(compartment.id);
+    else this.#unwatchLeftOpen(compartment.id);
     if (openToMark !== null) this.#opened(openToMark);
   }
 
@@ -177,6 +226,11 @@ export class DoorService {
       if (open === null) continue;
       if (c.door === 'unknown') this.s.store.change((ctx) => this.s.repos.compartments.setDoor(c.id, open ? 'open' : 'closed', ctx.now));
       else if ((c.door === 'open') !== open) this.#onEdge({ sensor: c.doorSensor, open, at: Date.now() });
+    }
+    // Doors found open (at start, or when the board returns) get their reminders too.
+    for (const c of this.s.repos.compartments.all()) {
+      if (c.door === 'open') this.#watchLeftOpen(c.id);
+      else this.#unwatchLeftOpen(c.id);
     }
   }
 

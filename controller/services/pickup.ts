@@ -5,6 +5,7 @@ import { itemTypeNames, sensitiveItemTypes } from '../domain/types.ts';
 import { Keyring } from '../secrets/keyring.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import type { ChangeContext } from '../store/store.ts';
+import { raiseAlarm } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 import type { CredentialService } from './credentials.ts';
 import type { DoorService, OpenHandlers } from './doors.ts';
@@ -154,7 +155,8 @@ export class PickupService implements OpenHandlers {
         ctx.audit('cabinet', 'pickup.lockout', { until });
       }
       if (outcome.suspendedNow) {
-        ctx.event('pickup.lockout', { kind: 'daily-ceiling', failuresToday: outcome.state.dayFailures, alarm: true });
+        const alarmId = raiseAlarm(this.s.repos.alarms, ctx, 'daily-ceiling', null, { failuresToday: outcome.state.dayFailures });
+        ctx.event('pickup.lockout', { kind: 'daily-ceiling', failuresToday: outcome.state.dayFailures, alarm: true, alarmId });
         ctx.audit('cabinet', 'pickup.suspended', { failuresToday: outcome.state.dayFailures });
       }
       if (outcome.suspendedNow) return { result: 'denied', reason: 'suspended', window: policy.helpWindow };

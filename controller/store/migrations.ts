@@ -161,4 +161,16 @@ export const migrations: readonly string[] = [
     reply       TEXT NOT NULL
   );
   `,
+  /* 3: alarms that stay until ops acknowledge them */ `
+  CREATE TABLE alarms (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    compartment TEXT,
+    raised_at   INTEGER NOT NULL,
+    acked_at    INTEGER,
+    acked_by    TEXT,
+    data        TEXT NOT NULL
+  );
+  CREATE INDEX alarms_open ON alarms (id) WHERE acked_at IS NULL;
+  `,
 ];

@@ -46,6 +46,15 @@ describe('configuration', () => {
     expect(problems.find((p) => p.path === 'policy.lockoutAfterFailures')?.message).toMatch(/5 or more/);
   });
 
+  it('keeps personal data 30 days after collection and reminds of an open door after 2 minutes unless told otherwise, and says how to fix a bad value', () => {
+    const c = loadConfig(undefined, {});
+    expect(c.policy.purgeAfterHours).toBe(720);
+    expect(c.hardware.leftOpenMs).toBe(120_000);
+    const problems = problemsOf(() => parseConfig({ policy: { purgeAfterHours: 0 }, hardware: { leftOpenMs: 10 } }, {}));
+    expect(problems.find((p) => p.path === 'policy.purgeAfterHours')?.message).toMatch(/1–8760 hours.*720 = 30 days/);
+    expect(problems.find((p) => p.path === 'hardware.leftOpenMs')?.message).toMatch(/100–86400000 ms/);
+  });
+
   it('refuses two compartments on one lock channel, and a pin used as both relay and sensor', () => {
     const problems = problemsOf(() => parseConfig({ compartments: [
       { id: 'A01', size: 'S', lockChannel: 2, doorSensor: 30 },

@@ -127,6 +127,14 @@ describe('the fleet state', () => {
     expect(state.summary().alarms).toBe(2);
   });
 
+  it('an alarm acknowledged at the cabinet leaves the monitor too; other alarms stay', () => {
+    const { state } = fleet();
+    state.applyEvent('HALL-01', event(1, 'door.forced', { compartment: 'A03', alarmId: 7 }));
+    state.applyEvent('HALL-01', event(2, 'door.jammed', { compartment: 'B01', alarmId: 8 }));
+    state.applyEvent('HALL-01', event(3, 'alarm.acknowledged', { alarmId: 7, kind: 'door-forced', by: 'ops:wang' }));
+    expect(state.get('HALL-01')!.alarms.map((a) => a.seq)).toEqual([2]);
+  });
+
   it('an alarm filling a gap takes its place in seq order; its repeat raises nothing', () => {
     const { state } = fleet();
     state.applyEvent('HALL-01', event(1, 'door.jammed'));

@@ -1,0 +1,55 @@
+import { Refusal } from '../domain/refusal.ts';
+import type { AlarmRow, AlarmsRepo } from '../store/alarms-repo.ts';
+import type { ChangeContext } from '../store/store.ts';
+import type { ServiceContext } from './context.ts';
+
+export interface AlarmView {
+  id: number;
+  kind: string;
+  compartment: string | null;
+  raisedAt: string;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  data: Record<string, unknown>;
+}
+
+const view = (a: AlarmRow): AlarmView => ({
+  id: a.id, kind: a.kind, compartment: a.compartment, raisedAt: new Date(a.raisedAt).toISOString(),
+  acknowledgedAt: a.ackedAt === null ? null : new Date(a.ackedAt).toISOString(), acknowledgedBy: a.ackedBy, data: a.data,
+});
+
+/**
+ * Records an alarm inside the change that found the fault, so the event that reports it and the alarm that
+ * keeps it open until ops acknowledge it commit together. Returns the alarm's id (for the event's data).
+ */
+export function raiseAlarm(alarms: AlarmsRepo, ctx: ChangeContext, kind: string, compartment: string | null, data: Record<string, unknown> = {}): number {
+  return alarms.raise(kind, compartment, data, ctx.now);
+}
+
+/** Ops' view of the alarms: what is open, and acknowledging one (audited). */
+export class AlarmService {
+  constructor(private readonly s: ServiceContext) {}
+
+  open(): AlarmView[] {
+    return this.s.repos.alarms.open().map(view);
+  }
+
+  openCount(): number {
+    return this.s.repos.alarms.openCount();
+  }
+
+  acknowledge(id: number, actor: string, note?: string): AlarmView {
+    return this.s.store.change((ctx) => {
+      const { alarms } = this.s.repos;
+      const alarm = alarms.get(id);
+      if (!alarm) throw new Refusal('not-found', 'unknown-alarm', `no alarm ${id}: GET /api/v1/alarms lists the open ones`, { alarm: id }, 'id');
+      if (!alarms.acknowledge(id, actor, ctx.now)) {
+        throw new Refusal('conflict', 'already-acknowledged', `alarm ${id} was already acknowledged by ${alarm.ackedBy}`, { alarm: id, by: alarm.ackedBy });
+      }
+      const data = { alarmId: id, kind: alarm.kind, compartment: alarm.compartment, by: actor, note: note ?? null };
+      ctx.event('alarm.acknowledged', data);
+      ctx.audit(actor, 'alarm.acknowledged', data);
+      return view(alarms.get(id)!);
+    });
+  }
+}

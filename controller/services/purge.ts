@@ -1,0 +1,57 @@
+import type { ServiceContext } from './context.ts';
+
+/** What stands in for the applicant once their personal data is purged. */
+export const PURGED_APPLICANT = { name: '*', phone: '***', idNumber: '***' } as const;
+
+/**
+ * Personal data purge (GB/T 35273): `policy.purgeAfterHours` after a case was collected or retrieved, its
+ * applicant's encrypted data and ID-suffix hash are erased, the masked copy is replaced, and any notification
+ * still queued for it is deleted. One change (event + audit) per case.
+ */
+export class PurgeService {
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly s: ServiceContext, private readonly intervalMs = 10 * 60_000) {}
+
+  start(): void {
+    this.sweep();
+    this.#timer = setInterval(() => this.sweep(), this.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Returns the case numbers it purged. */
+  sweep(): string[] {
+    const db = this.s.store.db;
+    const before = this.s.store.clock.now() - this.s.config.policy.purgeAfterHours * 3_600_000;
+    const due = db.prepare(`SELECT case_no FROM cases WHERE state IN ('collected','retrieved') AND closed_at IS NOT NULL AND closed_at <= ?
+      AND (applicant_enc IS NOT NULL OR id_suffix_hash IS NOT NULL OR applicant_masked <> ?)`).all(before, JSON.stringify(PURGED_APPLICANT)) as { case_no: string }[];
+    const purged: string[] = [];
+    for (const { case_no: caseNo } of due) {
+      const done = this.s.store.change((ctx) => {
+        const c = this.s.repos.cases.get(caseNo);
+        if (!c || (c.state !== 'collected' && c.state !== 'retrieved') || c.closedAt === null || c.closedAt > before) return false;
+        db.prepare('UPDATE cases SET applicant_enc = NULL, id_suffix_hash = NULL, applicant_masked = ? WHERE case_no = ?').run(JSON.stringify(PURGED_APPLICANT), caseNo);
+        const notifications = db.prepare('DELETE FROM notify_outbox WHERE case_no = ?').run(caseNo).changes;
+        const data = { caseNo, state: c.state, closedAt: new Date(c.closedAt).toISOString(), notificationsDeleted: notifications };
+        ctx.event('case.purged', data);
+        ctx.audit('cabinet', 'case.purged', data);
+        return true;
+      });
+      if (done) purged.push(caseNo);
+    }
+    // The old page images in the WAL still hold what was purged: copy the pages back and empty the WAL now.
+    if (purged.length > 0) {
+      try {
+        db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch (error) {
+        this.s.logger.warn({ err: (error as Error).message }, 'WAL checkpoint after a purge failed: the next one clears it');
+      }
+    }
+    return purged;
+  }
+}
