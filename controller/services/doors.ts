@@ -144,13 +144,7 @@ export class DoorService {
       const open = this.s.repos.opens.get(openId);
       if (!open || (open.state !== 'journaled' && open.state !== 'pulsed')) return;
       this.s.repos.opens.setState(openId, reason === 'interrupted' ? 'interrupted' : 'failed', ctx.now);
-      if (reason === 'interrupted') {
-        // The relay may have fired unseen: nobody may use this compartment until a clerk has looked inside.
-        this.s.repos.compartments.setService(open.compartmentId, 'fault', 'the board was lost during the pulse: check the contents, then enable');
-        const alarmId = raiseAlarm(this.s.repos.alarms, ctx, 'door-unverified', open.compartmentId, { purpose: open.purpose });
-        ctx.event('door.unverified', { compartment: open.compartmentId, purpose: open.purpose, alarmId });
-        ctx.audit('cabinet', 'door.unverified', { compartment: open.compartmentId, purpose: open.purpose, alarmId });
-      }
+      if (reason === 'interrupted') this.#unverified(ctx, open, 'the board was lost during the pulse: check the contents, then enable');
       if (reason === 'jammed') {
         this.s.repos.compartments.setService(open.compartmentId, 'fault', 'jammed: the door did not open after two pulses');
         const alarmId = raiseAlarm(this.s.repos.alarms, ctx, 'door-jammed', open.compartmentId, { purpose: open.purpose });
@@ -257,11 +251,24 @@ export class DoorService {
           this.s.repos.compartments.setDoor(c.id, 'closed', ctx.now);
           this.s.repos.opens.setState(open.id, 'closed', ctx.now);
           this.#handlers.get(open.purpose)?.closed(ctx, { ...open, state: 'closed' });
+        } else if (open.pulses === 0) {
+          // Journaled but never energised (the count goes up before the relay does): nothing happened.
+          this.s.repos.opens.setState(open.id, 'failed', ctx.now);
+          this.#handlers.get(open.purpose)?.failed(ctx, open, 'hardware-unavailable');
         } else {
           this.s.repos.opens.setState(open.id, 'interrupted', ctx.now);
+          this.#unverified(ctx, open, 'a restart found this door shut after a pulse nobody saw: check the contents, then enable');
           this.#handlers.get(open.purpose)?.failed(ctx, open, 'interrupted');
         }
       });
     }
+  }
+
+  /** The relay may have fired unseen: nobody may use this compartment until a clerk has looked inside. */
+  #unverified(ctx: ChangeContext, open: OpenRow, note: string): void {
+    this.s.repos.compartments.setService(open.compartmentId, 'fault', note);
+    const alarmId = raiseAlarm(this.s.repos.alarms, ctx, 'door-unverified', open.compartmentId, { purpose: open.purpose });
+    ctx.event('door.unverified', { compartment: open.compartmentId, purpose: open.purpose, alarmId });
+    ctx.audit('cabinet', 'door.unverified', { compartment: open.compartmentId, purpose: open.purpose, alarmId });
   }
 }

@@ -155,6 +155,9 @@ describe('the walking cabinet over real Firmata/TCP', () => {
     await h.restartController();
     const events = h.controller.cabinet.store.outbox.after(0, 1000);
     expect(events.find((e) => e.type === 'pickup.interrupted')?.data).toMatchObject({ caseNo: 'CASE-INT' });
+    // Pulsed but never seen open: the compartment is kept shut for a clerk to check, with an alarm.
+    expect(events.find((e) => e.type === 'door.unverified')?.data).toMatchObject({ compartment: id, purpose: 'pickup' });
+    expect((await h.call('GET', '/api/v1/compartments')).json.find((c: { id: string }) => c.id === id).state).toBe('fault');
     await new Promise((r) => setTimeout(r, 300));
     expect(door(id).latchPulses).toBe(2);
     expect(door(id).open).toBe(false);
