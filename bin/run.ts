@@ -79,6 +79,7 @@ export async function runWholeCabinet(config: CabinetConfig): Promise<void> {
     controlPort: envPort('GOVLOCKER_SIM_PORT', 8090),
     firmataPort: config.hardware.transport.kind === 'tcp' ? config.hardware.transport.port : 3030,
     scannerPort: config.scanner?.transport.kind === 'tcp' ? config.scanner.transport.port : 3031,
+    scannerPortFallback: !process.env.GOVLOCKER_SCANNER_PORT,
   });
   // Without MQTT_URL the demo runs its own broker, so the ops side can be tried too.
   let broker: EmbeddedBroker | null = null;
@@ -147,6 +148,7 @@ export async function runSimulatorOnly(config: CabinetConfig): Promise<void> {
     controlPort: envPort('GOVLOCKER_SIM_PORT', 8090),
     firmataPort: config.hardware.transport.kind === 'tcp' ? config.hardware.transport.port : 3030,
     scannerPort: config.scanner?.transport.kind === 'tcp' ? config.scanner.transport.port : 3031,
+    scannerPortFallback: !process.env.GOVLOCKER_SCANNER_PORT,
   });
   banner([
     ['govlocker simulator', `${config.compartments.length} compartments`],

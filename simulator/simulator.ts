@@ -12,6 +12,8 @@ export interface SimulatorOptions {
   readonly controlPort: number;
   readonly firmataPort: number;
   readonly scannerPort: number;
+  /** When the scanner port is taken, use a free one instead of failing (it is our own extension's default). */
+  readonly scannerPortFallback?: boolean;
 }
 
 export interface RunningSimulator {
@@ -27,9 +29,19 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const host = options.host ?? '127.0.0.1';
   const model = new CabinetModel(options.compartments.map((c) => ({ id: c.id, lockChannel: c.lockChannel, doorSensor: c.doorSensor })));
   const firmata = new FirmataDeviceEmulator(model, { host, port: options.firmataPort });
-  const scanner = new ScannerDeviceEmulator({ host, port: options.scannerPort });
+  let scanner = new ScannerDeviceEmulator({ host, port: options.scannerPort });
   const firmataPort = await firmata.start();
-  const scannerPort = await scanner.start();
+  let scannerPort: number;
+  try {
+    scannerPort = await scanner.start();
+  } catch (error) {
+    if (!options.scannerPortFallback || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+      await firmata.stop();
+      throw error;
+    }
+    scanner = new ScannerDeviceEmulator({ host, port: 0 });
+    scannerPort = await scanner.start();
+  }
   let api: FastifyInstance | null = null;
   try {
     api = await buildControlApi({ model, firmata, scanner });

@@ -203,3 +203,21 @@ describe('the live page', () => {
     expect(JSON.parse(next.data).doors.B05).toMatchObject({ open: true, latchPulses: 0 });
   });
 });
+
+describe('the scanner port', () => {
+  it('when the default scanner port is taken, a second simulator picks a free one instead of failing', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', () => resolve()));
+    const taken = (squatter.address() as net.AddressInfo).port;
+    const other = await startSimulator({ compartments: demoCompartments(), controlPort: 0, firmataPort: 0, scannerPort: taken, scannerPortFallback: true });
+    try {
+      expect(other.ports.scanner).not.toBe(taken);
+      expect(other.ports.scanner).toBeGreaterThan(0);
+    } finally {
+      await other.stop();
+    }
+    // Asked for explicitly (GOVLOCKER_SCANNER_PORT), a taken port is an error.
+    await expect(startSimulator({ compartments: demoCompartments(), controlPort: 0, firmataPort: 0, scannerPort: taken })).rejects.toThrow(/EADDRINUSE/);
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  });
+});
