@@ -4,7 +4,6 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATABASE_FILE } from '../controller/cabinet.ts';
 import { ConfigError, loadConfig } from '../controller/config/load.ts';
-import { createLogger } from '../controller/logging.ts';
 import { AuditChain } from '../controller/store/audit-chain.ts';
 import { openDatabase } from '../controller/store/database.ts';
 import { newToken, roles, UsersRepo, type Role } from '../controller/store/users-repo.ts';
@@ -221,4 +220,3 @@ function auditCommand(args: string[]): void {
   }
 }
 
-export { createLogger };

@@ -3,16 +3,10 @@ import type { Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { StatusSnapshot } from '../controller/mqtt/status-reporter.ts';
 import { Topics } from '../controller/mqtt/topics.ts';
+import type { CabinetEvent } from '../controller/store/event-outbox.ts';
 
-/** What a simulated cabinet publishes on `…/events` (CONTRACT §4). */
-export interface SimulatedEvent {
-  readonly seq: number;
-  readonly bootId: string;
-  readonly id: string;
-  readonly ts: string;
-  readonly type: string;
-  readonly data: Record<string, unknown>;
-}
+/** What a simulated cabinet publishes on `…/events`: the same shape as a real cabinet's (CONTRACT §4). */
+export type SimulatedEvent = CabinetEvent;
 
 export interface SimulatedCabinetOptions {
   readonly mqttUrl: string;

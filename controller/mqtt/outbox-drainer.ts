@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.ts';
-import type { CabinetEvent } from '../store/event-outbox.ts';
 import type { MqttLink } from './mqtt-link.ts';
 import type { Topics } from './topics.ts';
 
@@ -192,4 +191,3 @@ export class NotifyDrainer {
   }
 }
 
-export type { CabinetEvent };

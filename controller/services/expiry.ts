@@ -1,20 +1,20 @@
 import type { ServiceContext } from './context.ts';
+import { PeriodicSweep } from './periodic.ts';
 
 /** Marks ready cases whose credential ran out as overdue, so a clerk takes the items back to the window. */
 export class ExpiryService {
-  #timer: NodeJS.Timeout | null = null;
+  readonly #periodic: PeriodicSweep;
 
-  constructor(private readonly s: ServiceContext, private readonly intervalMs = 60_000) {}
+  constructor(private readonly s: ServiceContext, intervalMs = 60_000) {
+    this.#periodic = new PeriodicSweep(() => this.sweep(), intervalMs);
+  }
 
   start(): void {
-    this.sweep();
-    this.#timer = setInterval(() => this.sweep(), this.intervalMs);
-    this.#timer.unref();
+    this.#periodic.start();
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#periodic.stop();
   }
 
   /** Returns the case numbers it marked overdue. */

@@ -1,4 +1,5 @@
 import type { ServiceContext } from './context.ts';
+import { PeriodicSweep } from './periodic.ts';
 
 /** What stands in for the applicant once their personal data is purged. */
 export const PURGED_APPLICANT = { name: '*', phone: '***', idNumber: '***' } as const;
@@ -9,19 +10,18 @@ export const PURGED_APPLICANT = { name: '*', phone: '***', idNumber: '***' } as 
  * still queued for it is deleted. One change (event + audit) per case.
  */
 export class PurgeService {
-  #timer: NodeJS.Timeout | null = null;
+  readonly #periodic: PeriodicSweep;
 
-  constructor(private readonly s: ServiceContext, private readonly intervalMs = 10 * 60_000) {}
+  constructor(private readonly s: ServiceContext, intervalMs = 10 * 60_000) {
+    this.#periodic = new PeriodicSweep(() => this.sweep(), intervalMs);
+  }
 
   start(): void {
-    this.sweep();
-    this.#timer = setInterval(() => this.sweep(), this.intervalMs);
-    this.#timer.unref();
+    this.#periodic.start();
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#periodic.stop();
   }
 
   /** Returns the case numbers it purged. */
