@@ -19,6 +19,7 @@ import { ExpiryService } from './services/expiry.ts';
 import { LoadingService } from './services/loading.ts';
 import { PickupService } from './services/pickup.ts';
 import { PurgeService } from './services/purge.ts';
+import { RatingService } from './services/rating.ts';
 import { RetrievalService } from './services/retrieval.ts';
 import { openDatabase } from './store/database.ts';
 import { CabinetStore, systemClock, type Clock } from './store/store.ts';
@@ -48,6 +49,7 @@ export interface Services {
   readonly doors: DoorService;
   readonly purge: PurgeService;
   readonly alarms: AlarmService;
+  readonly rating: RatingService;
 }
 
 /**
@@ -104,6 +106,7 @@ export class Cabinet {
       expiry: new ExpiryService(this.context),
       purge: new PurgeService(this.context),
       alarms: new AlarmService(this.context),
+      rating: new RatingService(this.context),
     };
     this.centralOps = config.mqtt ? new CentralOpsLink(this.context, this.services, { bootId: this.bootId, version: VERSION }) : null;
   }

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Cabinet } from '../../controller/cabinet.ts';
 import type { PickupRequest } from '../../controller/services/pickup.ts';
 import { idSuffixSchema } from '../../controller/domain/identifiers.ts';
+import { cabinetLayout } from '../../controller/domain/layout.ts';
+import { FOLLOW_UP_AT_OR_BELOW, ratingReasons, type RatingLevel } from '../../controller/domain/rating.ts';
 import { openSse } from '../sse.ts';
 
 const idSuffix = idSuffixSchema;
@@ -11,6 +13,17 @@ const pickupBody = z.union([
   z.object({ qr: z.string().trim().min(1).max(256), idSuffix: idSuffix.optional() }).strict(),
   z.object({ scanId: z.uuid('scanId is the id the kiosk received with "need-id"'), idSuffix }).strict(),
 ], { error: 'send {"code":"12345678","idSuffix":"011235"}, or {"scanId","idSuffix"} after a scan asked for the ID' });
+
+const levelHint = 'level is the 好差评 rating: 5 = 非常满意, 4 = 满意, 3 = 基本满意, 2 = 不满意, 1 = 非常不满意';
+const ratingBody = z.object({
+  caseNo: z.string({ error: 'caseNo is the case number the kiosk showed with the opened doors' }).trim().regex(/^[A-Za-z0-9-]{4,32}$/, 'caseNo is the case number the kiosk showed with the opened doors (4–32 letters, digits or "-")'),
+  level: z.number({ error: levelHint }).int(levelHint).min(1, levelHint).max(5, levelHint),
+  reasons: z.array(z.enum(ratingReasons, { error: `each reason is one of ${ratingReasons.join(', ')}` })).max(ratingReasons.length, 'each reason at most once').optional(),
+}).strict().superRefine((body, ctx) => {
+  if (body.reasons?.length && body.level > FOLLOW_UP_AT_OR_BELOW) {
+    ctx.addIssue({ code: 'custom', path: ['reasons'], message: `reasons are asked only for 不满意 or 非常不满意 (level ${FOLLOW_UP_AT_OR_BELOW} or lower): leave them out` });
+  }
+});
 
 /** A small fixed-window limiter: the kiosk is one screen, so a burst beyond a person's pace is refused. */
 function rateLimiter(limit: number, windowMs: number) {
@@ -42,6 +55,19 @@ export const kioskRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async (a
     if (wait !== null) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many tries at once: wait ${wait} s`, issues: [] });
     return cabinet.services.pickup.pickup(request.body as PickupRequest, 'kiosk');
   });
+
+  // A rating is one tap per case; its own budget, so rating never eats into the applicant's pickup tries.
+  const ratingLimited = rateLimiter(cabinet.config.policy.kioskRequestsPer10s, 10_000);
+  app.post('/kiosk/rating', { schema: { body: ratingBody } }, async (request, reply) => {
+    const wait = ratingLimited(request.ip, Date.now());
+    if (wait !== null) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many ratings at once: wait ${wait} s`, issues: [] });
+    const { caseNo, level, reasons } = request.body;
+    return reply.code(201).send(cabinet.services.rating.rate({ caseNo, level: level as RatingLevel, reasons }, 'kiosk'));
+  });
+
+  // The cabinet's face for the kiosk's map: ids, sizes and places from the config, nothing about contents.
+  const layout = { cabinetId: cabinet.config.cabinetId, ...cabinetLayout(cabinet.config.compartments) };
+  app.get('/kiosk/layout', async () => layout);
 
   app.get('/kiosk/events', (request, reply) => {
     const sse = openSse(request, reply);

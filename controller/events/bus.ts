@@ -1,6 +1,9 @@
 import { ListenerSet } from '../../firmware-bridge/listeners.ts';
 import type { CabinetEvent } from '../store/event-outbox.ts';
 
+/** Why the doors of a checked credential cannot open: the board is unreachable, a lock jammed, or a compartment is out of service or busy. */
+export type OutOfServiceCause = 'board-offline' | 'jammed' | 'compartment-unavailable';
+
 /** What the kiosk screen may see: never a credential, never personal data. */
 export type KioskMessage =
   | { readonly type: 'scan'; readonly kind: 'pickup-qr' | 'unknown'; readonly masked: string }
@@ -10,7 +13,8 @@ export type KioskMessage =
   /** A door has stood open longer than `hardware.leftOpenMs` (repeated while it stays open). */
   | { readonly type: 'left-open'; readonly compartment: string }
   | { readonly type: 'collected'; readonly caseNo: string }
-  | { readonly type: 'denied'; readonly reason: string; readonly retryAfterSeconds?: number; readonly attemptsLeft?: number; readonly window?: string };
+  /** `cause` tells the screen why an `out-of-service` refusal happened, so it can say it in plain words. */
+  | { readonly type: 'denied'; readonly reason: string; readonly retryAfterSeconds?: number; readonly attemptsLeft?: number; readonly window?: string; readonly cause?: OutOfServiceCause };
 
 /**
  * In-process fan-out, after commit: committed events (the same as MQTT `…/events`) and kiosk messages.

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { codeSchemaPattern, qrPattern } from '../domain/credentials.ts';
 import { checkGuard, recordFailure, recordSuccess, resume } from '../domain/pickup-guard.ts';
 import { itemTypeNames, sensitiveItemTypes } from '../domain/types.ts';
+import type { OutOfServiceCause } from '../events/bus.ts';
 import { Keyring } from '../secrets/keyring.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import type { ChangeContext } from '../store/store.ts';
@@ -19,7 +20,7 @@ export type PickupRequest =
 export type PickupAnswer =
   | { result: 'opened'; compartments: string[]; caseNo: string; items: { type: string; label: string | null; name: string }[] }
   | { result: 'need-id'; scanId?: string }
-  | { result: 'denied'; reason: DenialReason; retryAfterSeconds?: number; attemptsLeft?: number; window?: string };
+  | { result: 'denied'; reason: DenialReason; retryAfterSeconds?: number; attemptsLeft?: number; window?: string; cause?: OutOfServiceCause };
 
 /**
  * `invalid` covers every wrong credential and wrong ID suffix alike, so the answer never tells a guesser
@@ -51,7 +52,7 @@ export class PickupService implements OpenHandlers {
 
   pickup(request: PickupRequest, channel: 'kiosk' | 'scanner'): PickupAnswer {
     const answer = this.#decide(request, channel);
-    if (answer.result === 'denied') this.s.bus.kiosk.emit({ type: 'denied', reason: answer.reason, retryAfterSeconds: answer.retryAfterSeconds, attemptsLeft: answer.attemptsLeft, window: answer.window });
+    if (answer.result === 'denied') this.s.bus.kiosk.emit({ type: 'denied', reason: answer.reason, retryAfterSeconds: answer.retryAfterSeconds, attemptsLeft: answer.attemptsLeft, window: answer.window, cause: answer.cause });
     return answer;
   }
 
@@ -77,7 +78,7 @@ export class PickupService implements OpenHandlers {
         ? { result: 'denied', reason: 'locked-out', retryAfterSeconds: verdict.retryAfterSeconds }
         : { result: 'denied', reason: 'suspended', window: this.s.config.policy.helpWindow };
     }
-    if (this.s.board.link !== 'ok') return { result: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow };
+    if (this.s.board.link !== 'ok') return { result: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow, cause: 'board-offline' };
 
     let form: 'code' | 'qr';
     let secret: string;
@@ -126,7 +127,7 @@ export class PickupService implements OpenHandlers {
     const compartmentIds = [...new Set(items.map((i) => i.compartmentId!))].sort();
     // A compartment out of service or already opening for someone else is not opened: the window helps.
     const blocked = compartmentIds.filter((id) => this.s.repos.compartments.get(id)?.service !== 'in-service' || this.s.repos.opens.activeOn(id));
-    if (blocked.length > 0) return { result: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow };
+    if (blocked.length > 0) return { result: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow, cause: 'compartment-unavailable' };
     const pickupId = randomUUID();
     this.s.store.change((ctx) => {
       this.s.repos.guard.put(recordSuccess(this.s.repos.guard.get()));
@@ -187,7 +188,8 @@ export class PickupService implements OpenHandlers {
     const pickup = this.#pickup(open.ref);
     if (!pickup) return;
     if (reason === 'jammed' || reason === 'hardware-unavailable') {
-      ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow }));
+      const cause: OutOfServiceCause = reason === 'jammed' ? 'jammed' : 'board-offline';
+      ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow, cause }));
     }
     this.#settle(ctx, open.ref);
   }

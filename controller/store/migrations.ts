@@ -173,4 +173,13 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX alarms_open ON alarms (id) WHERE acked_at IS NULL;
   `,
+  /* 4: the applicant's 好差评 rating, at most one per case */ `
+  CREATE TABLE ratings (
+    case_no      TEXT PRIMARY KEY,
+    level        INTEGER NOT NULL CHECK (level BETWEEN 1 AND 5),
+    reasons      TEXT NOT NULL,   -- JSON array of fixed reason codes (no free text)
+    channel      TEXT NOT NULL,
+    submitted_at INTEGER NOT NULL
+  );
+  `,
 ];
