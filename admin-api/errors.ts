@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { Refusal, type RefusalKind } from '../controller/domain/refusal.ts';
+import { StorageUnavailableError } from '../controller/store/storage-health.ts';
 
 export interface ApiIssue { path: string; message: string }
 
@@ -22,6 +23,10 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   }
   if (error instanceof Refusal) {
     void reply.code(statusOf[error.kind]).send({ error: error.message, code: error.code, issues: error.path ? [{ path: error.path, message: error.message }] : [], ...error.details });
+    return;
+  }
+  if (error instanceof StorageUnavailableError) {
+    void reply.code(503).header('retry-after', '30').send({ error: `${error.message}; try again later or use the window (ops have been alerted)`, code: 'storage-unavailable', issues: [] });
     return;
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {

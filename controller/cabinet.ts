@@ -21,6 +21,7 @@ import { PickupService } from './services/pickup.ts';
 import { PurgeService } from './services/purge.ts';
 import { RatingService } from './services/rating.ts';
 import { RetrievalService } from './services/retrieval.ts';
+import { StorageWatch } from './services/storage-watch.ts';
 import { openDatabase } from './store/database.ts';
 import { CabinetStore, systemClock, type Clock } from './store/store.ts';
 import { newToken } from './store/users-repo.ts';
@@ -50,6 +51,7 @@ export interface Services {
   readonly purge: PurgeService;
   readonly alarms: AlarmService;
   readonly rating: RatingService;
+  readonly storage: StorageWatch;
 }
 
 /**
@@ -106,6 +108,7 @@ export class Cabinet {
       expiry: new ExpiryService(this.context),
       purge: new PurgeService(this.context),
       alarms: new AlarmService(this.context),
+      storage: new StorageWatch(this.context, doors),
       rating: new RatingService(this.context),
     };
     this.centralOps = config.mqtt ? new CentralOpsLink(this.context, this.services, { bootId: this.bootId, version: VERSION }) : null;
@@ -119,6 +122,7 @@ export class Cabinet {
     const { repos } = this.context;
     repos.compartments.syncWithConfig(this.config.compartments);
     this.#seedAdmin();
+    this.services.storage.start();
     this.services.doors.start();
     try {
       await this.board.start({ readyTimeoutMs: this.config.hardware.readyTimeoutMs });
@@ -150,16 +154,22 @@ export class Cabinet {
     this.services.purge.stop();
     await this.centralOps?.stop();
     this.services.doors.stop();
+    this.services.storage.stop();
     await this.scanner?.stop();
     await this.board.stop();
     this.store.close();
   }
 
-  /** CONTRACT §2's health, plus the number of open alarms (which do not by themselves make it `degraded`). */
-  health(): { status: 'ok' | 'degraded'; hardware: 'ok' | 'lost'; mqtt: 'connected' | 'offline' | 'disabled'; outbox: number; alarms: number } {
+  /**
+   * CONTRACT §2's health, plus the number of open alarms (which do not by themselves make it `degraded`) and
+   * whether the database takes writes. Reads only, so it answers while the disk is full.
+   */
+  health(): { status: 'ok' | 'degraded'; hardware: 'ok' | 'lost'; mqtt: 'connected' | 'offline' | 'disabled'; outbox: number; alarms: number; storage: 'ok' | 'failing' } {
     const hardware = this.board.link === 'ok' ? 'ok' : 'lost';
     const mqtt = this.centralOps ? (this.centralOps.state === 'connected' ? 'connected' : 'offline') : 'disabled';
-    return { status: hardware === 'ok' && mqtt !== 'offline' ? 'ok' : 'degraded', hardware, mqtt, outbox: this.store.outbox.depth(), alarms: this.services.alarms.openCount() };
+    const storage = this.store.health.state.ok ? 'ok' : 'failing';
+    const status = hardware === 'ok' && mqtt !== 'offline' && storage === 'ok' ? 'ok' : 'degraded';
+    return { status, hardware, mqtt, outbox: this.store.outbox.depth(), alarms: this.services.alarms.openCount(), storage };
   }
 
   #seedAdmin(): void {

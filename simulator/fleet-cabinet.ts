@@ -101,6 +101,7 @@ export class SimulatedCabinet {
       version: 'sim',
       compartments: this.o.compartments ?? { total: 24, empty: 20, loaded: 3, fault: 0, disabled: 1 },
       hardware: 'ok',
+      storage: 'ok',
       outbox: 0,
     };
   }

@@ -20,6 +20,7 @@ export const metricsRoute: FastifyPluginAsync<{ cabinet: Cabinet }> = async (app
     const cases = db.prepare('SELECT state, count(*) AS n FROM cases GROUP BY state').all() as { state: string; n: number }[];
     gauge('govlocker_cases', 'Cases by state.', cases.map((c) => [c.n, { cabinet: cabinetId, state: c.state }]));
     gauge('govlocker_hardware_up', '1 while the lock board is connected.', [[cabinet.board.link === 'ok' ? 1 : 0, { cabinet: cabinetId }]]);
+    gauge('govlocker_storage_ok', '1 while the database takes writes; 0 while it fails (disk full, I/O error).', [[cabinet.store.health.state.ok ? 1 : 0, { cabinet: cabinetId }]]);
     gauge('govlocker_outbox_depth', 'Events not yet acknowledged by the broker.', [[cabinet.store.outbox.depth(), { cabinet: cabinetId }]]);
     const seq = (db.prepare('SELECT coalesce(max(seq), 0) AS s FROM events').get() as { s: number }).s;
     out.push('# HELP govlocker_events_total Events recorded (the last seq).', '# TYPE govlocker_events_total counter', line('govlocker_events_total', seq, { cabinet: cabinetId }));

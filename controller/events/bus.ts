@@ -2,7 +2,7 @@ import { ListenerSet } from '../../firmware-bridge/listeners.ts';
 import type { CabinetEvent } from '../store/event-outbox.ts';
 
 /** Why the doors of a checked credential cannot open: the board is unreachable, a lock jammed, or a compartment is out of service or busy. */
-export type OutOfServiceCause = 'board-offline' | 'jammed' | 'compartment-unavailable';
+export type OutOfServiceCause = 'board-offline' | 'jammed' | 'compartment-unavailable' | 'storage-failing';
 
 /** What the kiosk screen may see: never a credential, never personal data. */
 export type KioskMessage =
@@ -24,7 +24,8 @@ export class EventBus {
   readonly events: ListenerSet<CabinetEvent>;
   readonly kiosk: ListenerSet<KioskMessage>;
 
-  constructor(onError: (error: unknown) => void) {
+  /** Where a failing listener's error goes (logged by the cabinet); other listener sets share it. */
+  constructor(readonly onError: (error: unknown) => void) {
     this.events = new ListenerSet<CabinetEvent>(onError);
     this.kiosk = new ListenerSet<KioskMessage>(onError);
   }

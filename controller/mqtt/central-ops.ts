@@ -58,6 +58,8 @@ export class CentralOpsLink {
       if (STATUS_EVENTS.test(event.type)) this.status.changed();
     }));
     this.#offBus.push(this.s.board.onLink(() => this.status.changed()));
+    // Status is published directly, not through the outbox, so a full disk still reaches ops.
+    this.#offBus.push(this.s.store.health.onChange(() => this.status.changed()));
     this.link.start();
   }
 
@@ -78,6 +80,7 @@ export class CentralOpsLink {
       version: this.meta.version,
       compartments: counts,
       hardware: this.s.board.link === 'ok' ? 'ok' : 'lost',
+      storage: this.s.store.health.state.ok ? 'ok' : 'failing',
       outbox: this.s.store.outbox.depth(),
     };
   }

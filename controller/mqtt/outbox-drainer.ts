@@ -119,9 +119,15 @@ export class OutboxDrainer {
     const batch = this.#acked;
     this.#acked = [];
     const now = (this.options.now ?? Date.now)();
-    this.db.transaction(() => {
-      for (const seq of batch) this.#markSent.run(now, seq);
-    })();
+    try {
+      this.db.transaction(() => {
+        for (const seq of batch) this.#markSent.run(now, seq);
+      })();
+    } catch (error) {
+      // The marks could not be written (disk full): those events stay unsent and go out again after the next
+      // reconnect; consumers drop the duplicates by seq.
+      this.options.logger.error({ err: (error as Error).message, events: batch.length }, 'could not mark events as sent');
+    }
   }
 
   /** Sends again the kept events from `fromSeq` (sent or not), for ops' `replay`. Returns what it sent. */

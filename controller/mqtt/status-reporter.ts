@@ -9,6 +9,8 @@ export interface StatusSnapshot {
   version: string;
   compartments: { total: number; empty: number; loaded: number; fault: number; disabled: number };
   hardware: 'ok' | 'lost';
+  /** Whether the database takes writes (an extension of CONTRACT §4: a full disk is visible to ops). */
+  storage: 'ok' | 'failing';
   outbox: number;
 }
 

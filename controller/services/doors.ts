@@ -1,6 +1,7 @@
 import { HardwareUnavailableError, type DoorEdge, type LinkState } from '../../firmware-bridge/ports.ts';
 import type { OpenPurpose } from '../domain/types.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
+import { StorageUnavailableError } from '../store/storage-health.ts';
 import type { ChangeContext } from '../store/store.ts';
 import { raiseAlarm } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
@@ -30,6 +31,8 @@ export class DoorService {
   /** The journal has been reconciled with the sensors once since start (needs the board). */
   #reconciled = false;
   #linkWasLost = false;
+  /** Opens whose progress could not be written (storage failing): settled from the sensors once it writes again. */
+  readonly #stalled = new Set<number>();
 
   constructor(private readonly s: ServiceContext) {}
 
@@ -38,7 +41,15 @@ export class DoorService {
   }
 
   start(): void {
-    this.#unsubscribe.push(this.s.board.doors.onEdge((edge) => this.#onEdge(edge)));
+    this.#unsubscribe.push(this.s.board.doors.onEdge((edge) => {
+      try {
+        this.#onEdge(edge);
+      } catch (error) {
+        if (!(error instanceof StorageUnavailableError)) throw error;
+        // The sensors are read again when the database writes again (resumeAfterStorageFailure).
+        this.s.logger.error({ sensor: edge.sensor, open: edge.open, err: error.message }, 'door edge not recorded');
+      }
+    }));
     this.#unsubscribe.push(this.s.board.onLink((state) => this.#onLink(state)));
   }
 
@@ -94,13 +105,39 @@ export class DoorService {
     for (const id of openIds) await this.#pulse(id, 1);
   }
 
+  /**
+   * Runs one step of an open's progress; if it cannot be written (storage failing) the open is set aside and
+   * settled from the sensors when the storage writes again, and no relay is energised meanwhile.
+   */
+  #step(openId: number, what: string, fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (error) {
+      if (!(error instanceof StorageUnavailableError)) throw error;
+      this.#stalled.add(openId);
+      this.s.logger.error({ open: openId, err: error.message }, `${what} not recorded: the door is left alone until the database writes again`);
+      return false;
+    }
+  }
+
+  /** The storage writes again: opens set aside meanwhile are settled as after a restart, doors re-read. */
+  resumeAfterStorageFailure(): void {
+    for (const openId of [...this.#stalled]) {
+      this.#stalled.delete(openId);
+      const open = this.s.repos.opens.get(openId);
+      if (open && (open.state === 'journaled' || open.state === 'pulsed' || open.state === 'opened') && !this.#timers.has(openId)) this.#reconcileOpen(open, 'the database could not record this door while it was pulsed: check the contents, then enable');
+    }
+    if (this.s.board.link === 'ok') this.syncDoors();
+  }
+
   async #pulse(openId: number, attempt: 1 | 2): Promise<void> {
     if (this.#stopped) return;
     const open = this.s.repos.opens.get(openId);
     if (!open || (open.state !== 'journaled' && open.state !== 'pulsed')) return;
     const compartment = this.s.repos.compartments.get(open.compartmentId)!;
     // Journaled before the relay is energised: a crash from here on leaves a record of the attempt.
-    this.s.store.change(() => this.s.repos.opens.markPulsed(openId));
+    if (!this.#step(openId, 'lock pulse', () => this.s.store.change(() => this.s.repos.opens.markPulsed(openId)))) return;
     const stillWanted = () => {
       const now = this.s.repos.opens.get(openId);
       return !this.#stopped && (now?.state === 'journaled' || now?.state === 'pulsed');
@@ -111,13 +148,13 @@ export class DoorService {
       if (this.#stopped) return; // shutting down: the next start reconciles this open from the sensors
       const energised = error instanceof HardwareUnavailableError && error.energised;
       this.s.logger.warn({ compartment: compartment.id, err: (error as Error).message, energised }, 'lock pulse failed');
-      this.#fail(openId, energised ? 'interrupted' : 'hardware-unavailable');
+      this.#step(openId, 'failed pulse', () => this.#fail(openId, energised ? 'interrupted' : 'hardware-unavailable'));
       return;
     }
     if (this.#stopped) return;
     // A sensor that already says "open" cannot produce an edge: count the door open, so nobody's items are locked in.
     if (this.s.board.doors.isOpen(compartment.doorSensor) === true) {
-      this.#opened(openId);
+      this.#step(openId, 'door open', () => this.#opened(openId));
       return;
     }
     this.#watch(openId, attempt);
@@ -132,7 +169,7 @@ export class DoorService {
         this.s.logger.warn({ compartment: open.compartmentId }, 'door did not open after the pulse: retrying once');
         void this.#pulse(openId, 2);
       } else {
-        this.#fail(openId, 'jammed');
+        this.#step(openId, 'jammed door', () => this.#fail(openId, 'jammed'));
       }
     }, this.s.config.hardware.openTimeoutMs);
     timer.unref();
@@ -236,32 +273,34 @@ export class DoorService {
   reconcileJournal(): void {
     if (this.#reconciled) return;
     this.#reconciled = true;
-    for (const open of this.s.repos.opens.allActive()) {
-      const c = this.s.repos.compartments.get(open.compartmentId)!;
-      const isOpen = this.s.board.doors.isOpen(c.doorSensor);
-      this.s.store.change((ctx) => {
-        ctx.audit('cabinet', 'journal.reconciled', { compartment: c.id, purpose: open.purpose, journal: open.state, doorOpen: isOpen });
-        if (isOpen === true) {
-          this.s.repos.compartments.setDoor(c.id, 'open', ctx.now);
-          if (open.state !== 'opened') {
-            this.s.repos.opens.setState(open.id, 'opened', ctx.now);
-            this.#handlers.get(open.purpose)?.opened(ctx, { ...open, state: 'opened' });
-          }
-        } else if (isOpen === false && open.state === 'opened') {
-          this.s.repos.compartments.setDoor(c.id, 'closed', ctx.now);
-          this.s.repos.opens.setState(open.id, 'closed', ctx.now);
-          this.#handlers.get(open.purpose)?.closed(ctx, { ...open, state: 'closed' });
-        } else if (open.pulses === 0) {
-          // Journaled but never energised (the count goes up before the relay does): nothing happened.
-          this.s.repos.opens.setState(open.id, 'failed', ctx.now);
-          this.#handlers.get(open.purpose)?.failed(ctx, open, 'hardware-unavailable');
-        } else {
-          this.s.repos.opens.setState(open.id, 'interrupted', ctx.now);
-          this.#unverified(ctx, open, 'a restart found this door shut after a pulse nobody saw: check the contents, then enable');
-          this.#handlers.get(open.purpose)?.failed(ctx, open, 'interrupted');
+    for (const open of this.s.repos.opens.allActive()) this.#reconcileOpen(open);
+  }
+
+  #reconcileOpen(open: OpenRow, unseenPulse = 'a restart found this door shut after a pulse nobody saw: check the contents, then enable'): void {
+    const c = this.s.repos.compartments.get(open.compartmentId)!;
+    const isOpen = this.s.board.doors.isOpen(c.doorSensor);
+    this.s.store.change((ctx) => {
+      ctx.audit('cabinet', 'journal.reconciled', { compartment: c.id, purpose: open.purpose, journal: open.state, doorOpen: isOpen });
+      if (isOpen === true) {
+        this.s.repos.compartments.setDoor(c.id, 'open', ctx.now);
+        if (open.state !== 'opened') {
+          this.s.repos.opens.setState(open.id, 'opened', ctx.now);
+          this.#handlers.get(open.purpose)?.opened(ctx, { ...open, state: 'opened' });
         }
-      });
-    }
+      } else if (isOpen === false && open.state === 'opened') {
+        this.s.repos.compartments.setDoor(c.id, 'closed', ctx.now);
+        this.s.repos.opens.setState(open.id, 'closed', ctx.now);
+        this.#handlers.get(open.purpose)?.closed(ctx, { ...open, state: 'closed' });
+      } else if (open.pulses === 0) {
+        // Journaled but never energised (the count goes up before the relay does): nothing happened.
+        this.s.repos.opens.setState(open.id, 'failed', ctx.now);
+        this.#handlers.get(open.purpose)?.failed(ctx, open, 'hardware-unavailable');
+      } else {
+        this.s.repos.opens.setState(open.id, 'interrupted', ctx.now);
+        this.#unverified(ctx, open, unseenPulse);
+        this.#handlers.get(open.purpose)?.failed(ctx, open, 'interrupted');
+      }
+    });
   }
 
   /** The relay may have fired unseen: nobody may use this compartment until a clerk has looked inside. */

@@ -6,7 +6,7 @@ export class ExpiryService {
   readonly #periodic: PeriodicSweep;
 
   constructor(private readonly s: ServiceContext, intervalMs = 60_000) {
-    this.#periodic = new PeriodicSweep(() => this.sweep(), intervalMs);
+    this.#periodic = new PeriodicSweep(() => this.sweep(), intervalMs, (error) => s.logger.error({ err: (error as Error).message }, 'overdue sweep failed: retrying at the next interval'));
   }
 
   start(): void {

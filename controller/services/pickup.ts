@@ -5,6 +5,7 @@ import { itemTypeNames, sensitiveItemTypes } from '../domain/types.ts';
 import type { OutOfServiceCause } from '../events/bus.ts';
 import { Keyring } from '../secrets/keyring.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
+import { StorageUnavailableError } from '../store/storage-health.ts';
 import type { ChangeContext } from '../store/store.ts';
 import { raiseAlarm } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
@@ -51,9 +52,19 @@ export class PickupService implements OpenHandlers {
   }
 
   pickup(request: PickupRequest, channel: 'kiosk' | 'scanner'): PickupAnswer {
-    const answer = this.#decide(request, channel);
+    const answer = this.#decideOrOutOfService(request, channel);
     if (answer.result === 'denied') this.s.bus.kiosk.emit({ type: 'denied', reason: answer.reason, retryAfterSeconds: answer.retryAfterSeconds, attemptsLeft: answer.attemptsLeft, window: answer.window, cause: answer.cause });
     return answer;
+  }
+
+  /** A database that cannot be written opens nothing: the applicant is sent to the window. */
+  #decideOrOutOfService(request: PickupRequest, channel: 'kiosk' | 'scanner'): PickupAnswer {
+    try {
+      return this.#decide(request, channel);
+    } catch (error) {
+      if (!(error instanceof StorageUnavailableError)) throw error;
+      return { result: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow, cause: 'storage-failing' };
+    }
   }
 
   /** A clerk re-enables code entry after the daily ceiling stopped it. */

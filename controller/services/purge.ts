@@ -13,7 +13,7 @@ export class PurgeService {
   readonly #periodic: PeriodicSweep;
 
   constructor(private readonly s: ServiceContext, intervalMs = 10 * 60_000) {
-    this.#periodic = new PeriodicSweep(() => this.sweep(), intervalMs);
+    this.#periodic = new PeriodicSweep(() => this.sweep(), intervalMs, (error) => s.logger.error({ err: (error as Error).message }, 'personal-data purge failed: retrying at the next interval'));
   }
 
   start(): void {

@@ -2,6 +2,7 @@ import type { EventBus } from '../events/bus.ts';
 import { AuditChain } from './audit-chain.ts';
 import type { Db } from './database.ts';
 import { EventOutbox, type CabinetEvent } from './event-outbox.ts';
+import { isStorageFailure, StorageHealth, StorageUnavailableError } from './storage-health.ts';
 
 export interface Clock {
   now(): number;
@@ -25,6 +26,8 @@ export interface ChangeContext {
 export class CabinetStore {
   readonly outbox: EventOutbox;
   readonly audit: AuditChain;
+  /** Whether the last change reached the disk; a failing disk is reported, never retried behind anyone's back. */
+  readonly health: StorageHealth;
   #current: ChangeContext | null = null;
   #committed: CabinetEvent[] = [];
   #after: (() => void)[] = [];
@@ -32,6 +35,7 @@ export class CabinetStore {
   constructor(readonly db: Db, readonly bootId: string, private readonly bus: EventBus, readonly clock: Clock) {
     this.outbox = new EventOutbox(db, bootId);
     this.audit = new AuditChain(db);
+    this.health = new StorageHealth(() => clock.now(), bus.onError);
   }
 
   change<T>(fn: (ctx: ChangeContext) => T): T {
@@ -65,11 +69,20 @@ export class CabinetStore {
     let result: T;
     try {
       result = this.db.transaction(() => fn(ctx)).immediate();
+    } catch (error) {
+      // Disk full, I/O error, a damaged file: the transaction is rolled back, so no after-commit action (no
+      // pulse) runs; callers get one error type they can answer with "out of service".
+      if (isStorageFailure(error)) {
+        this.health.failed(error.code);
+        throw new StorageUnavailableError(error.code, { cause: error });
+      }
+      throw error;
     } finally {
       this.#current = null;
     }
     for (const e of committed) this.bus.events.emit(e);
     for (const fn of after) fn();
+    this.health.succeeded();
     return result;
   }
 
