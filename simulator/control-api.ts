@@ -3,7 +3,9 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { z } from 'zod';
 import { errorHandler } from '../admin-api/errors.ts';
 import { acceptEmptyJson } from '../admin-api/json-body.ts';
+import { serveFavicon } from '../admin-api/favicon.ts';
 import { openSse } from '../admin-api/sse.ts';
+import { ListenerSet } from '../firmware-bridge/listeners.ts';
 import { SimError, type CabinetModel } from './cabinet-model.ts';
 import type { FirmataDeviceEmulator } from './firmata-device.ts';
 import type { ScannerDeviceEmulator } from './scanner-device.ts';
@@ -33,6 +35,8 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
     if (!(id in model.snapshot())) throw Object.assign(new SimError(`no door ${id}: doors are ${Object.keys(model.snapshot()).join(', ')}`), { statusCode: 404 });
   };
   const state = () => ({ board: firmata.cableConnected ? 'connected' : 'disconnected', host: firmata.hostConnected ? 'connected' : 'waiting', scannerReaders: scanner.readers, doors: model.snapshot() });
+  // The cable is the person's doing, not the model's: restoring it changes no door, so the streams are told here.
+  const cableChanges = new ListenerSet<void>();
 
   app.get('/sim/state', async () => state());
 
@@ -59,17 +63,23 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
     return model.snapshot()[request.body.door];
   });
 
-  app.post('/sim/board/disconnect', async () => {
-    firmata.disconnect();
+  // `drop` (default): a pulled USB cable or a TCP reset. `silent`: the link stays up but the board answers nothing.
+  const disconnectBody = z.object({ mode: z.enum(['drop', 'silent'], { error: 'mode is "drop" (cable pulled) or "silent" (board hangs)' }).optional() }).strict().nullish();
+  app.post('/sim/board/disconnect', { schema: { body: disconnectBody } }, async (request) => {
+    firmata.disconnect(request.body?.mode ?? 'drop');
+    cableChanges.emit();
     return { board: 'disconnected' };
   });
   app.post('/sim/board/connect', async () => {
     firmata.connect();
+    cableChanges.emit();
     return { board: 'connected' };
   });
 
   app.get('/sim/stream', (request, reply) => {
     const sse = openSse(request, reply);
+    // Where each door sits (column letter, row number) and its wiring, once: the page draws the cabinet from it.
+    sse.send('layout', { doors: model.doors.map((d) => ({ id: d.id, lockChannel: d.lockChannel, doorSensor: d.doorSensor })) });
     sse.send('state', state());
     let pending = false;
     // Coalesce bursts (a pulse flips relay and door within microseconds) into one frame.
@@ -79,10 +89,12 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
       setTimeout(() => { pending = false; sse.send('state', state()); }, 20);
     });
     const offHost = firmata.onHost(() => sse.send('state', state()));
-    sse.onClose(() => { off(); offHost(); });
+    const offCable = cableChanges.add(() => sse.send('state', state()));
+    sse.onClose(() => { off(); offHost(); offCable(); });
   });
 
   const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page));
+  serveFavicon(app);
   return app;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Cabinet } from '../../controller/cabinet.ts';
+import { serveFavicon } from '../favicon.ts';
 
 const page = (name: string) => readFileSync(new URL(`../pages/${name}`, import.meta.url), 'utf8');
 
@@ -11,4 +12,5 @@ export const pageRoutes: FastifyPluginAsync<{ cabinet: Cabinet }> = async (app) 
   app.get('/', async (_request, reply) => reply.redirect('/kiosk'));
   app.get('/kiosk', async (_request, reply) => reply.headers(headers).send(files.kiosk));
   app.get('/clerk', async (_request, reply) => reply.headers(headers).send(files.clerk));
+  serveFavicon(app);
 };
