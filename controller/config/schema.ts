@@ -40,6 +40,18 @@ export const hardwareSchema = z.object({
   readyTimeoutMs: z.number().int().min(100, 'readyTimeoutMs is at least 100').default(10_000),
   /** A door open longer than this (whatever opened it) reports `door.left_open`, and again every as long, until it closes. */
   leftOpenMs: z.number().int().min(100, 'leftOpenMs is 100–86400000 ms (120000 = 2 min suits a hall)').max(86_400_000, 'leftOpenMs is 100–86400000 ms (120000 = 2 min suits a hall)').default(120_000),
+  /**
+   * A door nobody unlocked counts as opened (and forced) only once it has stayed open this long; shorter is a
+   * sensor glitch (`sensor.glitch`), not an open/close pair. Doors opened by a pulse count at once.
+   */
+  minOpenMs: z.number().int().min(0, 'minOpenMs is 0–5000 ms (200 suits a hall: nobody opens and shuts a door faster)').max(5000, 'minOpenMs is 0–5000 ms (200 suits a hall: nobody opens and shuts a door faster)').default(200),
+  /** A door switch that changes this often (`edges` within `withinMs`) is faulty: the compartment goes out of service. */
+  sensorChatter: z.object({
+    edges: z.number().int().min(4, 'sensorChatter.edges is 4–1000 (10 suits a hall)').max(1000, 'sensorChatter.edges is 4–1000 (10 suits a hall)').default(10),
+    withinMs: z.number().int().min(100, 'sensorChatter.withinMs is 100–600000 ms').max(600_000, 'sensorChatter.withinMs is 100–600000 ms').default(5000),
+  }).strict().default({ edges: 10, withinMs: 5000 }),
+  /** A door reported open without a break this long: its switch is taken to be stuck (`sensor.stuck`), out of service. */
+  stuckOpenMs: z.number().int().min(1000, 'stuckOpenMs is 1000–604800000 ms (3600000 = 1 h)').max(604_800_000, 'stuckOpenMs is 1000–604800000 ms (3600000 = 1 h)').default(3_600_000),
 }).strict();
 export type HardwareConfig = z.infer<typeof hardwareSchema>;
 

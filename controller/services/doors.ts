@@ -1,4 +1,5 @@
 import { HardwareUnavailableError, type DoorEdge, type LinkState } from '../../firmware-bridge/ports.ts';
+import { SwitchChatter } from '../domain/switch-chatter.ts';
 import type { OpenPurpose } from '../domain/types.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import { StorageUnavailableError } from '../store/storage-health.ts';
@@ -25,7 +26,12 @@ export class DoorService {
   readonly #handlers = new Map<OpenPurpose, OpenHandlers>();
   readonly #timers = new Map<number, NodeJS.Timeout>();
   /** Doors standing open, by compartment: the reminder timer, when it was first seen open, reminders sent. */
-  readonly #leftOpen = new Map<string, { timer: NodeJS.Timeout; since: number; reminders: number }>();
+  readonly #leftOpen = new Map<string, { timer: NodeJS.Timeout; since: number; reminders: number; stuck: boolean }>();
+  /** Doors that opened without a pulse, waiting `hardware.minOpenMs` to tell a person from a glitch. */
+  readonly #unconfirmed = new Map<string, { timer: NodeJS.Timeout; at: number }>();
+  readonly #chatter: SwitchChatter;
+  /** Compartments whose switch was found faulty: its edges are ignored until ops put it back in service. */
+  readonly #faultySwitches = new Set<string>();
   readonly #unsubscribe: (() => void)[] = [];
   #stopped = false;
   /** The journal has been reconciled with the sensors once since start (needs the board). */
@@ -34,7 +40,9 @@ export class DoorService {
   /** Opens whose progress could not be written (storage failing): settled from the sensors once it writes again. */
   readonly #stalled = new Set<number>();
 
-  constructor(private readonly s: ServiceContext) {}
+  constructor(private readonly s: ServiceContext) {
+    this.#chatter = new SwitchChatter(s.config.hardware.sensorChatter);
+  }
 
   register(purpose: OpenPurpose, handlers: OpenHandlers): void {
     this.#handlers.set(purpose, handlers);
@@ -43,7 +51,7 @@ export class DoorService {
   start(): void {
     this.#unsubscribe.push(this.s.board.doors.onEdge((edge) => {
       try {
-        this.#onEdge(edge);
+        this.#onSwitch(edge);
       } catch (error) {
         if (!(error instanceof StorageUnavailableError)) throw error;
         // The sensors are read again when the database writes again (resumeAfterStorageFailure).
@@ -60,6 +68,8 @@ export class DoorService {
     this.#timers.clear();
     for (const w of this.#leftOpen.values()) clearInterval(w.timer);
     this.#leftOpen.clear();
+    for (const u of this.#unconfirmed.values()) clearTimeout(u.timer);
+    this.#unconfirmed.clear();
   }
 
   /** A door seen open starts its reminders: `door.left_open` every `hardware.leftOpenMs` until it closes. */
@@ -67,7 +77,7 @@ export class DoorService {
     if (this.#stopped || this.#leftOpen.has(compartmentId)) return;
     const timer = setInterval(() => this.#remindLeftOpen(compartmentId), this.s.config.hardware.leftOpenMs);
     timer.unref();
-    this.#leftOpen.set(compartmentId, { timer, since: this.s.store.clock.now(), reminders: 0 });
+    this.#leftOpen.set(compartmentId, { timer, since: this.s.store.clock.now(), reminders: 0, stuck: false });
   }
 
   #unwatchLeftOpen(compartmentId: string): void {
@@ -87,6 +97,11 @@ export class DoorService {
         return;
       }
       watch.reminders++;
+      if (!watch.stuck && this.s.store.clock.now() - watch.since >= this.s.config.hardware.stuckOpenMs) {
+        watch.stuck = true;
+        this.#switchFaulty(compartmentId, 'stuck', { openForSeconds: Math.round((this.s.store.clock.now() - watch.since) / 1000) });
+        return;
+      }
       this.s.store.change((ctx) => {
         const active = this.s.repos.opens.activeOn(compartmentId);
         const data = { compartment: compartmentId, purpose: active?.purpose ?? null, openForSeconds: Math.round((ctx.now - watch.since) / 1000), reminder: watch.reminders };
@@ -183,7 +198,7 @@ export class DoorService {
       this.s.repos.opens.setState(openId, reason === 'interrupted' ? 'interrupted' : 'failed', ctx.now);
       if (reason === 'interrupted') this.#unverified(ctx, open, 'the board was lost during the pulse: check the contents, then enable');
       if (reason === 'jammed') {
-        this.s.repos.compartments.setService(open.compartmentId, 'fault', 'jammed: the door did not open after two pulses');
+        this.s.repos.compartments.setService(open.compartmentId, 'fault', 'jammed: the door did not open after two pulses (or its switch did not see it open); check it, then enable');
         const alarmId = raiseAlarm(this.s.repos.alarms, ctx, 'door-jammed', open.compartmentId, { purpose: open.purpose });
         ctx.event('door.jammed', { compartment: open.compartmentId, purpose: open.purpose, alarmId });
         ctx.audit('cabinet', 'door.jammed', { compartment: open.compartmentId, purpose: open.purpose, alarmId });
@@ -202,6 +217,86 @@ export class DoorService {
       this.s.repos.opens.setState(openId, 'opened', ctx.now);
       this.#handlers.get(open.purpose)?.opened(ctx, { ...open, state: 'opened' });
     });
+  }
+
+  /**
+   * A door switch's edge from the board, judged before it counts: a switch that chatters is faulty; a door
+   * nobody unlocked counts as opened only once it has stayed open `hardware.minOpenMs` (else a glitch).
+   */
+  #onSwitch(edge: DoorEdge): void {
+    const c = this.s.repos.compartments.bySensor(edge.sensor);
+    if (!c) return this.#onEdge(edge);
+    const now = this.s.store.clock.now();
+    if (this.#faultySwitches.has(c.id)) {
+      if (c.service === 'fault') return; // still out of service: a faulty switch says nothing worth recording
+      // Back in service (repaired and enabled): start afresh from what the switch says now.
+      this.#faultySwitches.delete(c.id);
+      this.#chatter.forget(c.id);
+      return this.syncDoors();
+    }
+    if (this.#chatter.record(c.id, now)) return this.#switchFaulty(c.id, 'chatter', { edges: this.s.config.hardware.sensorChatter.edges, withinMs: this.s.config.hardware.sensorChatter.withinMs });
+    const pending = this.#unconfirmed.get(c.id);
+    if (pending) {
+      if (edge.open) return;
+      clearTimeout(pending.timer);
+      this.#unconfirmed.delete(c.id);
+      const openMs = Math.round(now - pending.at);
+      this.s.store.change((ctx) => ctx.event('sensor.glitch', { compartment: c.id, openMs }));
+      return;
+    }
+    const minOpenMs = this.s.config.hardware.minOpenMs;
+    if (edge.open && c.door !== 'open' && minOpenMs > 0 && !this.s.repos.opens.activeOn(c.id)) {
+      const timer = setTimeout(() => {
+        this.#unconfirmed.delete(c.id);
+        if (this.#stopped || this.s.board.doors.isOpen(c.doorSensor) !== true) return;
+        try {
+          this.#onEdge(edge);
+        } catch (error) {
+          this.s.logger.error({ compartment: c.id, err: (error as Error).message }, 'door opened without a pulse, not recorded');
+        }
+      }, minOpenMs);
+      timer.unref();
+      this.#unconfirmed.set(c.id, { timer, at: now });
+      return;
+    }
+    this.#onEdge(edge);
+  }
+
+  /**
+   * A door switch that cannot be believed (chatter: changing faster than any person; stuck: reporting open for
+   * `hardware.stuckOpenMs`): the compartment goes out of service with an alarm, an open in progress there is
+   * interrupted for a clerk to check, and the switch is ignored until ops enable the compartment again.
+   */
+  #switchFaulty(compartmentId: string, kind: 'chatter' | 'stuck', detail: Record<string, unknown>): void {
+    if (this.#faultySwitches.has(compartmentId)) return;
+    this.#faultySwitches.add(compartmentId);
+    const pending = this.#unconfirmed.get(compartmentId);
+    if (pending) clearTimeout(pending.timer);
+    this.#unconfirmed.delete(compartmentId);
+    const note = kind === 'chatter'
+      ? 'door switch faulty: it changes faster than a door can move; check the switch and its wiring, then enable'
+      : 'door switch stuck: it has reported the door open for too long; check the door and its switch, then enable';
+    this.s.store.change((ctx) => {
+      this.s.repos.compartments.setService(compartmentId, 'fault', note);
+      const alarmId = raiseAlarm(this.s.repos.alarms, ctx, kind === 'chatter' ? 'sensor-faulty' : 'sensor-stuck', compartmentId, detail);
+      const data = { compartment: compartmentId, kind, ...detail, alarmId };
+      ctx.event(kind === 'chatter' ? 'sensor.faulty' : 'sensor.stuck', data);
+      ctx.audit('cabinet', kind === 'chatter' ? 'sensor.faulty' : 'sensor.stuck', data);
+      const active = this.s.repos.opens.activeOn(compartmentId);
+      if (active && active.state !== 'journaled') {
+        this.#clearWatch(active.id);
+        this.s.repos.opens.setState(active.id, 'interrupted', ctx.now);
+        this.#handlers.get(active.purpose)?.failed(ctx, active, 'interrupted');
+      }
+    });
+    // The alarm stands for it now: no more reminders from a switch nobody can believe.
+    this.#unwatchLeftOpen(compartmentId);
+  }
+
+  #clearWatch(openId: number): void {
+    const timer = this.#timers.get(openId);
+    if (timer) clearTimeout(timer);
+    this.#timers.delete(openId);
   }
 
   #onEdge(edge: DoorEdge): void {
@@ -254,12 +349,13 @@ export class DoorService {
   syncDoors(): void {
     for (const c of this.s.repos.compartments.all()) {
       const open = this.s.board.doors.isOpen(c.doorSensor);
-      if (open === null) continue;
+      if (open === null || this.#faultySwitches.has(c.id)) continue;
       if (c.door === 'unknown') this.s.store.change((ctx) => this.s.repos.compartments.setDoor(c.id, open ? 'open' : 'closed', ctx.now));
       else if ((c.door === 'open') !== open) this.#onEdge({ sensor: c.doorSensor, open, at: Date.now() });
     }
     // Doors found open (at start, or when the board returns) get their reminders too.
     for (const c of this.s.repos.compartments.all()) {
+      if (this.#faultySwitches.has(c.id)) continue;
       if (c.door === 'open') this.#watchLeftOpen(c.id);
       else this.#unwatchLeftOpen(c.id);
     }
