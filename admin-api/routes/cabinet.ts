@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Cabinet } from '../../controller/cabinet.ts';
 import { barcodeSchema, newCaseSchema } from '../../controller/services/cases.ts';
 import { Refusal } from '../../controller/domain/refusal.ts';
+import type { Role } from '../../controller/store/users-repo.ts';
 import { access, actorOf, requireRole } from '../auth.ts';
 
 const caseStates = ['awaiting-items', 'ready', 'picking-up', 'collected', 'overdue', 'retrieved'] as const;
@@ -16,6 +17,13 @@ export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async 
   const clerk = requireRole(users, access.clerk);
   const view = requireRole(users, access.view);
   const ops = requireRole(users, access.ops);
+
+  // Who the bearer is, so a page can check a token at sign-in and offer only what the role may do.
+  app.get('/me', { onRequest: view }, async (request) => {
+    const { name, role } = request.user!;
+    const may = (allowed: readonly Role[]) => allowed.includes(role);
+    return { name, role, may: { loadAndCreate: may(access.clerk), acknowledgeAlarms: may(access.ops), openRemotely: may(access.ops) } };
+  });
 
   app.get('/compartments', { onRequest: view }, async () =>
     services.compartments.list().map(({ id, size, state, caseNo, door, note }) => ({ id, size, state, caseNo, door, note })));
