@@ -17,6 +17,7 @@ const argsSchemas: Record<CommandName, z.ZodType> = {
   status: z.object({}).strict(),
   retrieve: z.object({ caseNo: z.string().min(1).max(32) }).strict(),
   replay: z.object({ fromSeq: z.number().int().min(1) }).strict(),
+  ack: z.object({ alarmId: z.number().int().min(1, 'alarmId is the id from alarm.raised / GET /alarms'), note: z.string().trim().max(200, 'note is at most 200 characters').optional() }).strict(),
 };
 
 /**
@@ -65,7 +66,7 @@ export class CommandHandler {
         if (!(commandNames as readonly string[]).includes(name)) throw new Refusal('invalid', 'unknown-command', `no command "${name}": commands are ${commandNames.join(', ')} (there is no "open all")`);
         const parsed = argsSchemas[name as CommandName].safeParse(args);
         if (!parsed.success) throw new Refusal('invalid', 'bad-args', parsed.error.issues.map((i) => `args.${i.path.join('.')}: ${i.message}`).join('; '));
-        const a = parsed.data as { compartment: string; reason: string; caseNo: string; fromSeq: number };
+        const a = parsed.data as { compartment: string; reason: string; caseNo: string; fromSeq: number; alarmId: number; note?: string };
         const actor = `ops:mqtt:${requestId}`;
         let result: unknown;
         switch (name as CommandName) {
@@ -74,6 +75,7 @@ export class CommandHandler {
           case 'enable': result = this.services.compartments.enable(a.compartment, actor); break;
           case 'retrieve': result = this.services.retrieval.retrieve(a.caseNo, actor); break;
           case 'status': result = { published: true }; after = () => this.publishStatus(); break;
+          case 'ack': result = this.services.alarms.acknowledge(a.alarmId, actor, a.note); break;
           case 'replay': {
             const fromSeq = a.fromSeq;
             const kept = this.s.store.db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM events WHERE seq >= ?').get(fromSeq) as { lo: number | null; hi: number | null };

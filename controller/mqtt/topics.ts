@@ -4,7 +4,7 @@
  */
 export const TOPIC_ROOT = 'govlocker/v1';
 
-export const commandNames = ['open', 'disable', 'enable', 'status', 'retrieve', 'replay'] as const;
+export const commandNames = ['open', 'disable', 'enable', 'status', 'retrieve', 'replay', 'ack'] as const;
 export type CommandName = (typeof commandNames)[number];
 
 export class Topics {

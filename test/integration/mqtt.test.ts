@@ -150,7 +150,7 @@ describe('status: ops see whether the cabinet is online', () => {
     const online = await observer.waitFor((m) => m.topic === topic && m.json?.online === true, 'online status');
     expect(online.json).toEqual({
       online: true, bootId, ts: expect.any(String), version: VERSION,
-      compartments: { total: 24, empty: 24, loaded: 0, fault: 0, disabled: 0 }, hardware: 'ok', outbox: expect.any(Number),
+      compartments: { total: 24, empty: 24, loaded: 0, fault: 0, disabled: 0 }, hardware: 'ok', storage: 'ok', outbox: expect.any(Number),
     });
     expect(Date.parse(online.json.ts)).toBeGreaterThan(Date.now() - 10_000);
     // Someone who subscribes later gets it at once: it is retained.
@@ -515,5 +515,36 @@ describe('commands from central ops', () => {
     expect(eventsOf(fourth.requestId).map((e) => [e.type, e.data.error, e.data.alarm])).toEqual([['alarm.raised', undefined, undefined], ['cmd.refused', 'remote-open-cap', true]]);
     // Ops hear the alarm too.
     await observer.waitFor((m) => m.topic === topics.events && m.json?.type === 'alarm.raised', 'alarm.raised on …/events');
+  });
+
+  it('ack acknowledges an alarm from central ops (audited under the request), once; a wrong id is refused by name', async () => {
+    h.sim.model.force('C08');
+    const forced = await until(() => h.controller.cabinet.store.outbox.after(0, 100_000).find((e) => e.type === 'door.forced' && e.data.compartment === 'C08'), 3000, 'door.forced C08');
+    const alarmId = forced.data.alarmId as number;
+    const ack = sign('ack', { alarmId, note: 'camera shows a cleaner' });
+    expect(await send('ack', ack)).toMatchObject({ requestId: ack.requestId, ok: true, result: { id: alarmId, kind: 'door-forced', compartment: 'C08', acknowledgedBy: `ops:mqtt:${ack.requestId}` } });
+    expect(((await h.call('GET', '/api/v1/alarms')).json as { id: number }[]).map((a) => a.id)).not.toContain(alarmId);
+    expect(eventsOf(ack.requestId).map((e) => e.type)).toEqual(['alarm.acknowledged', 'cmd.executed']);
+    expect(h.controller.cabinet.store.audit.after(0, 100_000).some((a) => a.action === 'alarm.acknowledged' && a.actor === `ops:mqtt:${ack.requestId}`)).toBe(true);
+
+    const twice = sign('ack', { alarmId });
+    expect(await send('ack', twice)).toMatchObject({ ok: false, error: expect.stringMatching(/already acknowledged/) });
+    const unknown = sign('ack', { alarmId: 999_999 });
+    expect(await send('ack', unknown)).toMatchObject({ ok: false, error: expect.stringMatching(/no alarm 999999/) });
+    const bad = sign('ack', { alarmId: 'all' });
+    expect(await send('ack', bad)).toMatchObject({ ok: false, error: expect.stringMatching(/^args\.alarmId: /) });
+    h.sim.model.close('C08');
+  });
+
+  it('a database that cannot be written shows in the retained status at once, and its alarm follows when it writes again', async () => {
+    const { db } = h.controller.cabinet.store;
+    const mark = observer.heard.length;
+    db.pragma('query_only = 1'); // as a card remounted read-only after an I/O error
+    expect((await h.call('POST', '/api/v1/compartments/B04/disable', { reason: 'hinge' })).status).toBe(503);
+    await observer.waitFor((m) => m.topic === topics.status && m.json?.storage === 'failing', 'status: storage failing', { after: mark });
+    db.pragma('query_only = 0');
+    await observer.waitFor((m) => m.topic === topics.status && m.json?.storage === 'ok', 'status: storage ok', { after: mark });
+    const raised = await observer.waitFor((m) => m.topic === topics.events && m.json?.type === 'storage.failed', 'storage.failed on …/events', { after: mark });
+    expect(raised.json.data).toMatchObject({ code: 'SQLITE_READONLY', refusedChanges: expect.any(Number), alarmId: expect.any(Number) });
   });
 });
