@@ -280,3 +280,40 @@ describe('the clerk station', () => {
     await page.close();
   });
 });
+
+describe('the clerk station and the pickup guard', () => {
+  it('shows a lockout after wrong codes, and after the daily ceiling lets a clerk resume code entry', async () => {
+    const guarded = await startHarness({ config: { policy: { dailyFailureCeiling: 10, kioskRequestsPer10s: 10_000 } } });
+    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+    try {
+      const seen = watch(page);
+      const clerk = addUser(guarded, 'sun', 'clerk');
+      await page.goto(`http://127.0.0.1:${guarded.controller.apiPort}/clerk`);
+      await signIn(page, clerk);
+      expect(await page.locator('#guard').isVisible()).toBe(false);
+
+      const wrong = () => guarded.call('POST', '/api/v1/kiosk/pickup', { code: '00000000', idSuffix: '011235' }, null);
+      for (let i = 0; i < 5; i++) await wrong();
+      await poll(() => page.locator('#guardText').innerText()).toContain('取件暂时锁定');
+      expect(await page.locator('#resume').isVisible()).toBe(false); // a lockout lapses by itself
+
+      for (let i = 0; i < 100 && !(await guarded.call('GET', '/api/v1/pickup-guard')).json.suspended; i++) {
+        const r = await wrong();
+        if (r.json.reason === 'locked-out') guarded.clock.advance(r.json.retryAfterSeconds * 1000 + 1);
+      }
+      await poll(() => page.locator('#guardText').innerText()).toContain('已停止自助取件');
+      await poll(() => page.locator('#alarms li[data-kind="daily-ceiling"]').count()).toBe(1);
+      await screenshot(page, 'clerk-code-entry-stopped');
+
+      await page.locator('#resume').click();
+      await poll(() => page.locator('#alarmMsg').innerText()).toContain('已恢复取件码输入');
+      await poll(() => page.locator('#guard').isVisible()).toBe(false);
+      expect((await guarded.call('GET', '/api/v1/pickup-guard')).json.suspended).toBe(false);
+      expect(seen.errors()).toEqual([]);
+      expect(seen.refusals).toEqual([]);
+    } finally {
+      await page.close();
+      await guarded.stop();
+    }
+  });
+});
