@@ -90,7 +90,8 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
     });
     const offHost = firmata.onHost(() => sse.send('state', state()));
     const offCable = cableChanges.add(() => sse.send('state', state()));
-    sse.onClose(() => { off(); offHost(); offCable(); });
+    const offReaders = scanner.onReaders(() => sse.send('state', state()));
+    sse.onClose(() => { off(); offHost(); offCable(); offReaders(); });
   });
 
   const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');

@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { ListenerSet } from '../firmware-bridge/listeners.ts';
+import type { Unsubscribe } from '../firmware-bridge/ports.ts';
 
 // The cabinet's barcode/QR scanner in software, as a serial-to-Ethernet scanner behaves: a TCP server that
 // sends each scan as one line (text + terminator) to every connected reader, and ignores what readers send.
@@ -19,6 +21,7 @@ export class ScannerDeviceEmulator {
   #server: net.Server | null = null;
   readonly #sockets = new Set<net.Socket>();
   readonly #readerWaiters = new Set<() => void>();
+  readonly #readerChanges = new ListenerSet<number>();
 
   constructor(options: ScannerDeviceOptions) {
     this.#host = options.host ?? '127.0.0.1';
@@ -73,6 +76,11 @@ export class ScannerDeviceEmulator {
     return this.#port;
   }
 
+  /** A reader connected or left; the listener gets how many are connected now. */
+  onReaders(listener: (readers: number) => void): Unsubscribe {
+    return this.#readerChanges.add(listener);
+  }
+
   /** Resolves once at least `count` readers are connected; rejects after `timeoutMs`. */
   waitForReaders(count = 1, timeoutMs = 5000): Promise<void> {
     if (this.readers >= count) return Promise.resolve();
@@ -94,9 +102,12 @@ export class ScannerDeviceEmulator {
   #accept(socket: net.Socket): void {
     socket.setNoDelay(true);
     socket.on('error', () => {}); // a reader vanishing is its business; 'close' follows
-    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('close', () => {
+      if (this.#sockets.delete(socket)) this.#readerChanges.emit(this.#sockets.size);
+    });
     socket.resume(); // a scanner ignores what it is sent
     this.#sockets.add(socket);
+    this.#readerChanges.emit(this.#sockets.size);
     for (const check of [...this.#readerWaiters]) check();
   }
 }

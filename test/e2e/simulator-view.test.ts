@@ -58,7 +58,8 @@ describe('the simulator view', () => {
     expect(opened.status, JSON.stringify(opened.json)).toBe(202);
     await poll(() => door('A02').getAttribute('data-open')).toBe('true');
     await poll(() => door('A02').innerText()).toMatch(/开 open[\s\S]*脉冲 pulses 1/);
-    expect(await door('A02').getAttribute('data-relay')).toBe('false'); // a pulse, never held
+    await poll(() => door('A02').getAttribute('data-relay')).toBe('false'); // a pulse, never held
+    expect(await door('A02').innerText()).not.toContain('RELAY ON');
     await screenshot(page, 'simulator-view-a02-opened');
 
     // Click the open door: the panel offers closing it with an item; the simulator's door really closes.
@@ -112,6 +113,7 @@ describe('the simulator view', () => {
     await openView(h);
     await poll(() => door(compartment).innerText()).toContain('有物品 item inside');
     await poll(() => page.locator('#host').innerText()).toBe('已连接 connected');
+    expect(await page.locator('#readers').innerText()).toBe('已连接 1 reader');
 
     await page.locator('#scanText').fill(ready.qr);
     await page.locator('#scanText').press('Enter');
