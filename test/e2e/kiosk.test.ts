@@ -260,6 +260,21 @@ describe('the kiosk page (/kiosk) in Chromium', () => {
     expect(await lastSpoken(page)).toEqual({ text: await shown(page, '#door-line', '#items-line', '#close-line'), lang: 'zh-CN' });
   });
 
+  it('a door left open is called out, on screen and aloud, until it is shut', async () => {
+    await h.stop();
+    h = await startHarness({ config: { policy: { helpWindow: WINDOW }, hardware: { leftOpenMs: 400 } } });
+    const ready = await readyCase(h, 'KIOSK-AJAR', [{ type: 'licence-copy', barcode: 'KA-COPY' }]);
+    const page = await openKiosk();
+    h.sim.scanner.scan(ready.qr);
+    const id = ready.compartments[0]!;
+    await waitText(page, '#door-line', id);
+    const reminder = await waitText(page, '#door-status', '还开着');
+    expect(reminder).toBe(`${id} 号柜门还开着，请关好柜门`);
+    expect((await spoken(page)).map((s) => s.text)).toContain(reminder);
+    h.sim.model.close(id, { occupied: false });
+    await waitText(page, '#rate-question', '请为本次服务评价');
+  });
+
   it('不满意 asks what went wrong from a fixed list; the choices go into the event', async () => {
     const ready = await readyCase(h, 'KIOSK-BAD', [{ type: 'licence-copy', barcode: 'KB-COPY' }]);
     const page = await openKiosk();
@@ -437,5 +452,26 @@ describe('the kiosk page (/kiosk) in Chromium', () => {
     await page.clock.fastForward('30:00');
     expect(await page.locator('#entry span').allTextContents()).toEqual(['1', '3', '5', '7', '', '', '', '']);
     expect(await text(page, '#prompt')).toBe('请扫描取件二维码，或输入8位取件码');
+  });
+
+  it('a scan that waited too long for its ID suffix asks for the QR again and keeps the typed digits', async () => {
+    const ready = await readyCase(h, 'KIOSK-SLOW', [{ type: 'tax-device', barcode: 'KSL-UKEY' }]);
+    const page = await openKiosk();
+    await page.clock.install();
+    h.sim.scanner.scan(ready.qr);
+    await waitText(page, '#prompt', '请输入身份证号码后6位');
+    await tapKeys(page, ID_SUFFIX);
+    await page.clock.fastForward('03:00'); // the applicant looked for their ID card
+    await tapOk(page);
+    expect(await waitText(page, '#refusal-what', '扫码已超过 2 分钟')).toBe('扫码已超过 2 分钟。');
+    expect(await text(page, '#refusal-next')).toBe('请再扫一次取件二维码，已输入的号码会保留。');
+    expect(h.controller.cabinet.services.pickup.guardStatus().consecutiveFailures).toBe(0); // not sent, not a failed try
+    h.sim.scanner.scan(ready.qr);
+    await waitText(page, '#notice', '已扫描二维码');
+    await waitText(page, '#prompt', '请输入身份证号码后6位');
+    expect(await page.locator('#entry span').allTextContents()).toEqual(['●', '●', '●', '●', '●', '●']);
+    await tapOk(page);
+    await waitText(page, '#door-line', ready.compartments[0]!);
+    expect(await text(page, '#items-line')).toBe('您的材料：税务UKey');
   });
 });
