@@ -45,7 +45,10 @@ export const hardwareSchema = z.object({
    * sensor glitch (`sensor.glitch`), not an open/close pair. Doors opened by a pulse count at once.
    */
   minOpenMs: z.number().int().min(0, 'minOpenMs is 0–5000 ms (200 suits a hall: nobody opens and shuts a door faster)').max(5000, 'minOpenMs is 0–5000 ms (200 suits a hall: nobody opens and shuts a door faster)').default(200),
-  /** A door switch that changes this often (`edges` within `withinMs`) is faulty: the compartment goes out of service. */
+  /**
+   * A door switch that changes this often (`edges` within `withinMs`) with no open in progress is faulty: the
+   * compartment goes out of service. Edges of a door the cabinet is opening for someone do not count.
+   */
   sensorChatter: z.object({
     edges: z.number().int().min(4, 'sensorChatter.edges is 4–1000 (10 suits a hall)').max(1000, 'sensorChatter.edges is 4–1000 (10 suits a hall)').default(10),
     withinMs: z.number().int().min(100, 'sensorChatter.withinMs is 100–600000 ms').max(600_000, 'sensorChatter.withinMs is 100–600000 ms').default(5000),

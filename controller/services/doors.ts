@@ -234,7 +234,9 @@ export class DoorService {
       this.#chatter.forget(c.id);
       return this.syncDoors();
     }
-    if (this.#chatter.record(c.id, now)) return this.#switchFaulty(c.id, 'chatter', { edges: this.s.config.hardware.sensorChatter.edges, withinMs: this.s.config.hardware.sensorChatter.withinMs });
+    const active = this.s.repos.opens.activeOn(c.id);
+    // Only edges nobody asked for count: a door the cabinet is opening for a person moves as it should.
+    if (!active && this.#chatter.record(c.id, now)) return this.#switchFaulty(c.id, 'chatter', { edges: this.s.config.hardware.sensorChatter.edges, withinMs: this.s.config.hardware.sensorChatter.withinMs });
     const pending = this.#unconfirmed.get(c.id);
     if (pending) {
       if (edge.open) return;
@@ -245,7 +247,7 @@ export class DoorService {
       return;
     }
     const minOpenMs = this.s.config.hardware.minOpenMs;
-    if (edge.open && c.door !== 'open' && minOpenMs > 0 && !this.s.repos.opens.activeOn(c.id)) {
+    if (edge.open && c.door !== 'open' && minOpenMs > 0 && !active) {
       const timer = setTimeout(() => {
         this.#unconfirmed.delete(c.id);
         if (this.#stopped || this.s.board.doors.isOpen(c.doorSensor) !== true) return;

@@ -81,6 +81,19 @@ describe('a door switch that cannot be believed takes its compartment out of ser
     await until(() => events(harness, 'door.forced').length === 1, 3000, 'door.forced after the repair');
   });
 
+  it('a door the cabinet opens again and again, faster than a person would, is not taken for a chattering switch', async () => {
+    const harness = await start({ config: { policy: { remoteOpensPerMinute: 60 } } });
+    for (let i = 0; i < 8; i++) {
+      expect((await harness.call('POST', '/api/v1/compartments/A01/open', { reason: 'switch check' })).status).toBe(202);
+      await until(() => simDoor(harness, 'A01').open, 3000, 'A01 open');
+      await close(harness, 'A01');
+      await until(async () => (await compartment(harness, 'A01')).door === 'closed', 3000, 'A01 closed');
+    }
+    expect(events(harness, 'door.opened')).toHaveLength(8);
+    expect(events(harness, 'sensor.faulty')).toEqual([]);
+    expect(await compartment(harness, 'A01')).toMatchObject({ state: 'empty' });
+  });
+
   it('a switch stuck at "open" is found after hardware.stuckOpenMs, reported once, and the reminders stop', async () => {
     const harness = await start({ config: { hardware: { leftOpenMs: 150, stuckOpenMs: 1000 } } });
     await force(harness, 'C02');

@@ -8,9 +8,7 @@ import { readyCase, simDoor } from '../support/cabinet-steps.ts';
 
 let h: Harness;
 beforeAll(async () => {
-  // These tests load, open and shut one compartment again and again faster than any person could; the guard
-  // against a chattering door switch (hardware.sensorChatter) is not what they are about.
-  h = await startHarness({ config: { hardware: { sensorChatter: { edges: 1000, withinMs: 100 } } } });
+  h = await startHarness();
 });
 afterAll(async () => {
   await h.stop();
