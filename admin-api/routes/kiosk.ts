@@ -4,6 +4,7 @@ import type { Cabinet } from '../../controller/cabinet.ts';
 import type { PickupRequest } from '../../controller/services/pickup.ts';
 import { idSuffixSchema } from '../../controller/domain/identifiers.ts';
 import { cabinetLayout } from '../../controller/domain/layout.ts';
+import { itemTypeNames } from '../../controller/domain/types.ts';
 import { FOLLOW_UP_AT_OR_BELOW, ratingReasons, type RatingLevel } from '../../controller/domain/rating.ts';
 import { openSse } from '../sse.ts';
 
@@ -65,8 +66,9 @@ export const kioskRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async (a
     return reply.code(201).send(cabinet.services.rating.rate({ caseNo, level: level as RatingLevel, reasons }, 'kiosk'));
   });
 
-  // The cabinet's face for the kiosk's map: ids, sizes and places from the config, nothing about contents.
-  const layout = { cabinetId: cabinet.config.cabinetId, ...cabinetLayout(cabinet.config.compartments) };
+  // The cabinet's face for the kiosk's map: ids, sizes and places from the config, nothing about contents;
+  // and the item names the screen reads out, from the one list the controller keeps.
+  const layout = { cabinetId: cabinet.config.cabinetId, ...cabinetLayout(cabinet.config.compartments), itemNames: itemTypeNames };
   app.get('/kiosk/layout', async () => layout);
 
   app.get('/kiosk/events', (request, reply) => {

@@ -132,7 +132,8 @@ describe('GET /api/v1/kiosk/layout (the map of the cabinet)', () => {
   it('gives the real grid of compartments with sizes and places, and nothing about contents', async () => {
     const r = await h.call('GET', '/api/v1/kiosk/layout', undefined, null);
     expect(r.status).toBe(200);
-    expect(Object.keys(r.json).sort()).toEqual(['cabinetId', 'columns', 'compartments', 'rows']);
+    expect(Object.keys(r.json).sort()).toEqual(['cabinetId', 'columns', 'compartments', 'itemNames', 'rows']);
+    expect(r.json.itemNames).toMatchObject({ seal: { zh: '印章', en: 'seal' }, 'tax-device': { zh: '税务UKey', en: 'tax USB key' } });
     expect(r.json.columns).toEqual(['A', 'B', 'C']);
     expect(r.json.rows).toEqual(['01', '02', '03', '04', '05', '06', '07', '08']);
     expect(r.json.compartments).toHaveLength(24);
