@@ -8,6 +8,9 @@ export const ALARM_EVENT_TYPES: ReadonlySet<string> = new Set([
   'alarm.raised',
   'hardware.lost',
   'cmd.refused',
+  'sensor.faulty',
+  'sensor.stuck',
+  'storage.failed',
 ]);
 
 /** An alarm for central ops: the types above, and any event the cabinet itself flags `alarm: true` (a daily lockout ceiling). */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createLogger } from '../../controller/logging.ts';
 import { errorHandler } from '../errors.ts';
 import { acceptEmptyJson } from '../json-body.ts';
+import { AlarmAcks } from './alarm-acks.ts';
 import { CommandKeyDirectory } from './command-keys.ts';
 import { FleetChanges } from './fleet-changes.ts';
 import { FleetState } from './fleet-state.ts';
@@ -49,7 +50,8 @@ export async function startFleetMonitor(options: FleetMonitorOptions): Promise<R
   const subscriber = new FleetSubscriber({ mqttUrl: options.mqttUrl, state, logger: logger.child({ part: 'fleet-mqtt' }) });
   const replays = new ReplayRequests({ keys, state, publish: (topic, payload) => subscriber.publish(topic, payload), logger });
 
-  const app = await buildFleetApp(logger, (app) => app.register(fleetRoutes, { state, changes, replays }));
+  const acks = new AlarmAcks({ keys, publish: (topic, payload) => subscriber.publish(topic, payload), logger });
+  const app = await buildFleetApp(logger, (app) => app.register(fleetRoutes, { state, changes, replays, acks }));
   changes.start();
   subscriber.start();
   try {

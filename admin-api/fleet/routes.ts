@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { openSse } from '../sse.ts';
+import type { AlarmAcks } from './alarm-acks.ts';
 import type { FleetChanges } from './fleet-changes.ts';
 import type { FleetState } from './fleet-state.ts';
 import type { ReplayRequests } from './replay-requests.ts';
@@ -19,7 +20,7 @@ const STREAM_BACKLOG_LIMIT = 4 * 1024 * 1024;
 const cabinetId = z.string().min(1).max(32);
 
 /** The fleet monitor's HTTP side: the page, the fleet as JSON, the live stream, alarm acks and replay requests. */
-export const fleetRoutes: FastifyPluginAsyncZod<{ state: FleetState; changes: FleetChanges; replays: ReplayRequests }> = async (app, { state, changes, replays }) => {
+export const fleetRoutes: FastifyPluginAsyncZod<{ state: FleetState; changes: FleetChanges; replays: ReplayRequests; acks: AlarmAcks }> = async (app, { state, changes, replays, acks }) => {
   const snapshot = () => ({ summary: state.summary(), canReplay: replays.canSign, cabinets: state.list() });
 
   app.get('/', async (_request, reply) => reply.headers(pageHeaders).send(page));
@@ -52,12 +53,18 @@ export const fleetRoutes: FastifyPluginAsyncZod<{ state: FleetState; changes: Fl
   });
 
   app.post('/api/alarms/:cabinetId/:seq/ack', {
-    schema: { params: z.object({ cabinetId, seq: z.coerce.number().int().min(0, 'seq is the alarm event\'s seq') }) },
+    schema: {
+      params: z.object({ cabinetId, seq: z.coerce.number().int().min(0, 'seq is the alarm event\'s seq') }),
+      body: z.object({ note: z.string().trim().max(200, 'note is at most 200 characters').optional() }).strict().nullish(),
+    },
   }, async (request, reply) => {
     const { cabinetId: id, seq } = request.params;
-    if (!state.ackAlarm(id, seq)) return reply.code(404).send({ error: `cabinet ${id} has no unacknowledged alarm with seq ${seq}`, issues: [] });
+    const alarm = state.get(id)?.alarms.find((a) => a.seq === seq);
+    if (!alarm || !state.ackAlarm(id, seq)) return reply.code(404).send({ error: `cabinet ${id} has no unacknowledged alarm with seq ${seq}`, issues: [] });
     request.log.info({ cabinetId: id, seq }, 'alarm acknowledged');
-    return { ok: true, cabinet: state.get(id) };
+    // The cabinet keeps its own alarm until someone acknowledges it there: tell it, when we can sign.
+    const atCabinet = await acks.forward(id, alarm.data.alarmId, request.body?.note);
+    return { ok: true, atCabinet, cabinet: state.get(id) };
   });
 
   app.post('/api/cabinets/:id/replay', {

@@ -85,9 +85,11 @@ describe('the fleet monitor', () => {
       // Another site open in ops' browser cannot acknowledge it.
       const crossSite = await api('/api/alarms/IT-0001/' + forced.seq + '/ack', postJson({}, { origin: 'https://evil.example' }));
       expect(crossSite.status).toBe(403);
-      const ack = await api<{ ok: boolean; cabinet: CabinetView }>(`/api/alarms/IT-0001/${forced.seq}/ack`, postJson({}));
+      const ack = await api<{ ok: boolean; atCabinet: unknown; cabinet: CabinetView }>(`/api/alarms/IT-0001/${forced.seq}/ack`, postJson({}));
       expect(ack.status).toBe(200);
       expect(ack.json.cabinet.alarms).toEqual([]);
+      // Without the cabinet's key (and without the cabinet's alarm id) it stays a note on this page, and says so.
+      expect(ack.json.atCabinet).toMatchObject({ sent: false, why: expect.stringMatching(/on this page only/) });
       expect((await api(`/api/alarms/IT-0001/${forced.seq}/ack`, postJson({}))).status).toBe(404);
     } finally {
       stream.close();
@@ -150,6 +152,34 @@ describe('the fleet monitor', () => {
       await client.endAsync();
       const filled = await until(() => (monitor.state.get('IT-0002')?.duplicates === 1 ? monitor.state.get('IT-0002') : null), 3000, 'the replayed events');
       expect(filled).toMatchObject({ gaps: [], missing: 0, lastEvent: { seq: 4 } });
+    } finally {
+      await cabinetSide.endAsync();
+      await keyed.stop();
+    }
+  });
+
+  it('with the cabinet\'s key, acknowledging an alarm on the page sends the cabinet a signed ack for its own alarm id', async () => {
+    const keys = mkdtempSync(join(tmpdir(), 'govlocker-fleet-keys-'));
+    dirs.push(keys);
+    const key = Buffer.alloc(32, 9);
+    writeFileSync(join(keys, 'IT-0002.key'), key.toString('hex') + '\n', { mode: 0o600 });
+    const keyed = await startFleetMonitor({ mqttUrl: broker.url, port: 0, logger, keysDir: keys });
+    // Stands in for cabinet IT-0002's command handler.
+    const cabinetSide = await mqtt.connectAsync(broker.url, { clientId: 'it-0002-acks', protocolVersion: 4 });
+    try {
+      await keyed.ready();
+      await until(() => keyed.state.get('IT-0002')?.online, 3000, 'the keyed monitor sees IT-0002');
+      const received = new Promise<Buffer>((resolve) => cabinetSide.on('message', (_topic, payload) => resolve(payload)));
+      await cabinetSide.subscribeAsync('govlocker/v1/IT-0002/cmd/ack', { qos: 1 });
+      const forced = await fleet.cabinet('IT-0002')!.publishEvent('sensor.faulty', { compartment: 'B02', kind: 'chatter', alarmId: 41 });
+      await until(() => keyed.state.get('IT-0002')?.alarms.some((a) => a.seq === forced.seq), 3000, 'the alarm on the keyed monitor');
+
+      const r = await fetch(new URL(`/api/alarms/IT-0002/${forced.seq}/ack`, keyed.url), postJson({ note: 'wire re-seated' }));
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as { atCabinet: { sent: boolean; requestId: string; alarmId: number } };
+      expect(body.atCabinet).toMatchObject({ sent: true, alarmId: 41 });
+      const verdict = verifyCommand(key, 'ack', await received, Date.now());
+      expect(verdict).toMatchObject({ ok: true, command: { requestId: body.atCabinet.requestId, cmd: 'ack', args: { alarmId: 41, note: 'wire re-seated' } } });
     } finally {
       await cabinetSide.endAsync();
       await keyed.stop();
