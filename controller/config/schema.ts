@@ -63,26 +63,26 @@ export type ScannerConfig = z.infer<typeof scannerSchema>;
 
 export const policySchema = z.object({
   /** How long a pickup credential works; then the case is overdue. */
-  credentialTtlHours: z.number().positive().max(24 * 90).default(24 * 7),
+  credentialTtlHours: z.number().positive('credentialTtlHours is more than 0 and at most 2160 (168 = 7 days)').max(24 * 90, 'credentialTtlHours is at most 2160 hours (90 days); 168 = 7 days').default(24 * 7),
   /** When the QR form needs the ID suffix too: only for seals/tax devices, or always. */
   qrNeedsIdSuffix: z.enum(['sensitive-items', 'always'], { error: 'qrNeedsIdSuffix is "sensitive-items" or "always"' }).default('sensitive-items'),
   /** Consecutive failed attempts (cabinet-wide) that start a lockout. The contract asks for 5 or more. */
-  lockoutAfterFailures: z.number().int().min(5, 'the lockout must allow at least 4 mistakes: use 5 or more').max(100).default(5),
+  lockoutAfterFailures: z.number().int().min(5, 'the lockout must allow at least 4 mistakes: use 5 or more').max(100, 'lockoutAfterFailures is 5–100').default(5),
   /** First lockout length; each further lockout in a row doubles it, up to 1 hour. */
-  lockoutSeconds: z.number().int().min(1).max(3600).default(60),
+  lockoutSeconds: z.number().int().min(1, 'lockoutSeconds is 1–3600 (60 suits a hall)').max(3600, 'lockoutSeconds is 1–3600 (60 suits a hall)').default(60),
   /** Failed attempts per calendar day after which code entry stops until a clerk re-enables it. */
-  dailyFailureCeiling: z.number().int().min(10).max(100_000).default(100),
+  dailyFailureCeiling: z.number().int().min(10, 'dailyFailureCeiling is 10–100000 (100 suits a hall)').max(100_000, 'dailyFailureCeiling is 10–100000 (100 suits a hall)').default(100),
   /** Kiosk requests accepted per client in a 10-second window: a person's pace, refusing scripted bursts. */
-  kioskRequestsPer10s: z.number().int().min(1).max(10_000).default(10),
+  kioskRequestsPer10s: z.number().int().min(1, 'kioskRequestsPer10s is 1–10000 (10: a person\'s pace)').max(10_000, 'kioskRequestsPer10s is 1–10000 (10: a person\'s pace)').default(10),
   /** Remote opens (ops, over MQTT or the API) allowed per minute; the next is refused and raises an alarm. */
-  remoteOpensPerMinute: z.number().int().min(1).max(60).default(3),
+  remoteOpensPerMinute: z.number().int().min(1, 'remoteOpensPerMinute is 1–60 (3 suits central ops)').max(60, 'remoteOpensPerMinute is 1–60 (3 suits central ops)').default(3),
   /**
    * Personal data (GB/T 35273): this long after a case was collected or retrieved, its applicant's encrypted
    * name, phone and ID number, the ID-suffix hash and any undelivered notification are erased.
    */
   purgeAfterHours: z.number().min(1, 'purgeAfterHours is 1–8760 hours after collection (720 = 30 days)').max(24 * 365, 'purgeAfterHours is 1–8760 hours after collection (720 = 30 days): keep personal data no longer than a year').default(720),
   /** Window shown to applicants when something fails. */
-  helpWindow: z.string().min(1).max(20).default('1'),
+  helpWindow: z.string().min(1, 'helpWindow names the service window, e.g. "1" or "A3"').max(20, 'helpWindow is at most 20 characters, e.g. "1" or "A3"').default('1'),
 }).strict();
 export type PickupPolicy = z.infer<typeof policySchema>;
 
@@ -92,17 +92,17 @@ export const mqttSchema = z.object({
   password: z.string().min(1).optional(),
   /** Files for TLS with a client certificate per cabinet (mqtts). */
   tls: z.object({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().optional(),
-  keepaliveSeconds: z.number().int().min(5).max(3600).default(30),
+  keepaliveSeconds: z.number().int().min(5, 'keepaliveSeconds is 5–3600 (30 suits most brokers)').max(3600, 'keepaliveSeconds is 5–3600 (30 suits most brokers)').default(30),
   /** Jittered exponential reconnect delay. */
-  reconnect: z.object({ minMs: z.number().int().min(10).default(500), maxMs: z.number().int().min(100).default(30_000) }).default({ minMs: 500, maxMs: 30_000 }),
+  reconnect: z.object({ minMs: z.number().int().min(10, 'reconnect.minMs is at least 10 (500 suits most sites)').default(500), maxMs: z.number().int().min(100, 'reconnect.maxMs is at least 100 (30000 suits most sites)').default(30_000) }).default({ minMs: 500, maxMs: 30_000 }),
   /** The HMAC key ops sign commands with (hex, 32 bytes). Made at first start when missing. */
   commandKeyFile: z.string().min(1).optional(),
   /** QoS-1 publishes in flight at once while draining the outbox. */
-  window: z.number().int().min(1).max(65_000).default(1000),
+  window: z.number().int().min(1, 'window is 1–65000 publishes in flight (1000 suits most brokers)').max(65_000, 'window is 1–65000 publishes in flight (1000 suits most brokers)').default(1000),
   /** Sent events are kept this long for `replay` (at least 7 days). */
   keepSentDays: z.number().min(7, 'the contract keeps sent events at least 7 days').default(8),
   /** Unsent events kept at the most; beyond it the oldest are dropped and an `outbox.overflow` event says which. */
-  maxUnsent: z.number().int().min(1000).default(2_000_000),
+  maxUnsent: z.number().int().min(1000, 'maxUnsent is at least 1000 events (2000000 ≈ weeks offline)').default(2_000_000),
 }).strict();
 export type MqttConfig = z.infer<typeof mqttSchema>;
 
