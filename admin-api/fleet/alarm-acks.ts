@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import { newCommand } from '../../controller/mqtt/command-auth.ts';
 import { Topics } from '../../controller/mqtt/topics.ts';
-import type { CommandKeyDirectory } from './command-keys.ts';
+import { signFor, type CommandKeyDirectory } from './command-keys.ts';
 
 export type AckForwarding =
   | { readonly sent: true; readonly requestId: string; readonly alarmId: number }
@@ -24,10 +23,9 @@ export class AlarmAcks {
 
   async forward(cabinetId: string, alarmId: unknown, note: string | undefined): Promise<AckForwarding> {
     if (typeof alarmId !== 'number' || !Number.isInteger(alarmId) || alarmId < 1) return { sent: false, why: 'this event is no alarm the cabinet keeps: acknowledged on this page only' };
-    if (!this.o.keys) return { sent: false, why: 'this monitor holds no command keys (--keys DIR): acknowledged on this page only; acknowledge it at the cabinet too' };
-    const key = this.o.keys.keyFor(cabinetId);
-    if (!key.ok) return { sent: false, why: `${key.error}: acknowledged on this page only` };
-    const command = newCommand(key.key, 'ack', { alarmId, ...(note ? { note } : {}) }, (this.o.now ?? Date.now)());
+    const signed = signFor(this.o.keys, cabinetId, 'ack', { alarmId, ...(note ? { note } : {}) }, (this.o.now ?? Date.now)());
+    if (!signed.ok) return { sent: false, why: `${signed.error}: acknowledged on this page only; acknowledge it at the cabinet too` };
+    const { command } = signed;
     try {
       await this.o.publish(new Topics(cabinetId).command('ack'), JSON.stringify(command));
     } catch (error) {

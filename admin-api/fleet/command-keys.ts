@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readCommandKey } from '../../controller/mqtt/command-auth.ts';
+import { newCommand, readCommandKey, type SignedCommand } from '../../controller/mqtt/command-auth.ts';
 import { CABINET_ID } from './payloads.ts';
 
 export type KeyLookup = { readonly ok: true; readonly key: Buffer } | { readonly ok: false; readonly error: string };
@@ -27,4 +27,16 @@ export class CommandKeyDirectory {
       return { ok: false, error: (error as Error).message };
     }
   }
+}
+
+export type Signing =
+  | { readonly ok: true; readonly command: SignedCommand }
+  | { readonly ok: false; readonly reason: 'no-keys' | 'no-key'; readonly error: string };
+
+/** A command for one cabinet signed with that cabinet's key, or why the monitor cannot sign it. */
+export function signFor(keys: CommandKeyDirectory | null, cabinetId: string, name: string, args: Record<string, unknown>, now: number): Signing {
+  if (!keys) return { ok: false, reason: 'no-keys', error: 'this fleet monitor holds no command keys (--keys DIR)' };
+  const key = keys.keyFor(cabinetId);
+  if (!key.ok) return { ok: false, reason: 'no-key', error: key.error };
+  return { ok: true, command: newCommand(key.key, name, args, now) };
 }

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import { newCommand } from '../../controller/mqtt/command-auth.ts';
 import { Topics } from '../../controller/mqtt/topics.ts';
-import type { CommandKeyDirectory } from './command-keys.ts';
+import { signFor, type CommandKeyDirectory } from './command-keys.ts';
 import type { FleetState } from './fleet-state.ts';
 
 export type ReplayOutcome =
@@ -32,10 +31,9 @@ export class ReplayRequests {
 
   async request(cabinetId: string, fromSeq: number): Promise<ReplayOutcome> {
     if (!this.o.state.has(cabinetId)) return { ok: false, status: 404, error: `no cabinet ${cabinetId} on the broker` };
-    if (!this.o.keys) return { ok: false, status: 409, error: NO_KEYS_MESSAGE };
-    const key = this.o.keys.keyFor(cabinetId);
-    if (!key.ok) return { ok: false, status: 409, error: key.error };
-    const command = newCommand(key.key, 'replay', { fromSeq }, (this.o.now ?? Date.now)());
+    const signed = signFor(this.o.keys, cabinetId, 'replay', { fromSeq }, (this.o.now ?? Date.now)());
+    if (!signed.ok) return { ok: false, status: 409, error: signed.reason === 'no-keys' ? NO_KEYS_MESSAGE : signed.error };
+    const { command } = signed;
     // Noted before sending: the cabinet's reply may come back before our PUBACK does.
     this.o.state.replayRequested(cabinetId, command.requestId, fromSeq);
     try {

@@ -208,9 +208,7 @@ export class DoorService {
   }
 
   #opened(openId: number): void {
-    const timer = this.#timers.get(openId);
-    if (timer) clearTimeout(timer);
-    this.#timers.delete(openId);
+    this.#clearWatch(openId);
     this.s.store.change((ctx) => {
       const open = this.s.repos.opens.get(openId);
       if (!open || open.state === 'opened') return;

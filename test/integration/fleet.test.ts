@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,29 @@ const api = async <T>(path: string, init?: RequestInit): Promise<{ status: numbe
 const cabinets = async () => (await api<{ summary: FleetSummary; canReplay: boolean; cabinets: CabinetView[] }>('/api/cabinets')).json;
 const cabinet = async (id: string) => (await cabinets()).cabinets.find((c) => c.id === id);
 const postJson = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+/**
+ * A second monitor holding `cabinetId`'s command key, and a client standing in for that cabinet's command
+ * handler, subscribed to `…/cmd/{command}`; `received` is the first command it gets.
+ */
+async function withKeyedMonitor(cabinetId: string, command: string, test: (o: { keyed: RunningFleetMonitor; key: Buffer; cabinetSide: mqtt.MqttClient; received: Promise<Buffer> }) => Promise<void>): Promise<void> {
+  const keys = mkdtempSync(join(tmpdir(), 'govlocker-fleet-keys-'));
+  dirs.push(keys);
+  const key = randomBytes(32);
+  writeFileSync(join(keys, `${cabinetId}.key`), key.toString('hex') + '\n', { mode: 0o600 });
+  const keyed = await startFleetMonitor({ mqttUrl: broker.url, port: 0, logger, keysDir: keys });
+  const cabinetSide = await mqtt.connectAsync(broker.url, { clientId: `${cabinetId.toLowerCase()}-${command}`, protocolVersion: 4 });
+  try {
+    await keyed.ready();
+    await until(() => keyed.state.get(cabinetId)?.online, 3000, `the keyed monitor sees ${cabinetId}`);
+    const received = new Promise<Buffer>((resolve) => cabinetSide.on('message', (_topic, payload) => resolve(payload)));
+    await cabinetSide.subscribeAsync(`govlocker/v1/${cabinetId}/cmd/${command}`, { qos: 1 });
+    await test({ keyed, key, cabinetSide, received });
+  } finally {
+    await cabinetSide.endAsync();
+    await keyed.stop();
+  }
+}
 
 beforeAll(async () => {
   broker = await startEmbeddedBroker(0);
@@ -124,18 +148,7 @@ describe('the fleet monitor', () => {
   });
 
   it('with the cabinet\'s key, a replay request is a signed replay command, and the cabinet\'s answer shows', async () => {
-    const keys = mkdtempSync(join(tmpdir(), 'govlocker-fleet-keys-'));
-    dirs.push(keys);
-    const key = Buffer.alloc(32, 7);
-    writeFileSync(join(keys, 'IT-0002.key'), key.toString('hex') + '\n', { mode: 0o600 });
-    const keyed = await startFleetMonitor({ mqttUrl: broker.url, port: 0, logger, keysDir: keys });
-    // Stands in for cabinet IT-0002's command handler.
-    const cabinetSide = await mqtt.connectAsync(broker.url, { clientId: 'it-0002-commands', protocolVersion: 4 });
-    try {
-      await keyed.ready();
-      await until(() => keyed.state.get('IT-0002')?.online, 3000, 'the keyed monitor sees IT-0002');
-      const received = new Promise<Buffer>((resolve) => cabinetSide.on('message', (_topic, payload) => resolve(payload)));
-      await cabinetSide.subscribeAsync('govlocker/v1/IT-0002/cmd/replay', { qos: 1 });
+    await withKeyedMonitor('IT-0002', 'replay', async ({ keyed, key, cabinetSide, received }) => {
       const r = await fetch(new URL('/api/cabinets/IT-0002/replay', keyed.url), postJson({ fromSeq: 3 }));
       expect(r.status).toBe(202);
       const { requestId } = (await r.json()) as { requestId: string };
@@ -152,25 +165,11 @@ describe('the fleet monitor', () => {
       await client.endAsync();
       const filled = await until(() => (monitor.state.get('IT-0002')?.duplicates === 1 ? monitor.state.get('IT-0002') : null), 3000, 'the replayed events');
       expect(filled).toMatchObject({ gaps: [], missing: 0, lastEvent: { seq: 4 } });
-    } finally {
-      await cabinetSide.endAsync();
-      await keyed.stop();
-    }
+    });
   });
 
   it('with the cabinet\'s key, acknowledging an alarm on the page sends the cabinet a signed ack for its own alarm id', async () => {
-    const keys = mkdtempSync(join(tmpdir(), 'govlocker-fleet-keys-'));
-    dirs.push(keys);
-    const key = Buffer.alloc(32, 9);
-    writeFileSync(join(keys, 'IT-0002.key'), key.toString('hex') + '\n', { mode: 0o600 });
-    const keyed = await startFleetMonitor({ mqttUrl: broker.url, port: 0, logger, keysDir: keys });
-    // Stands in for cabinet IT-0002's command handler.
-    const cabinetSide = await mqtt.connectAsync(broker.url, { clientId: 'it-0002-acks', protocolVersion: 4 });
-    try {
-      await keyed.ready();
-      await until(() => keyed.state.get('IT-0002')?.online, 3000, 'the keyed monitor sees IT-0002');
-      const received = new Promise<Buffer>((resolve) => cabinetSide.on('message', (_topic, payload) => resolve(payload)));
-      await cabinetSide.subscribeAsync('govlocker/v1/IT-0002/cmd/ack', { qos: 1 });
+    await withKeyedMonitor('IT-0002', 'ack', async ({ keyed, key, received }) => {
       const forced = await fleet.cabinet('IT-0002')!.publishEvent('sensor.faulty', { compartment: 'B02', kind: 'chatter', alarmId: 41 });
       await until(() => keyed.state.get('IT-0002')?.alarms.some((a) => a.seq === forced.seq), 3000, 'the alarm on the keyed monitor');
 
@@ -180,10 +179,7 @@ describe('the fleet monitor', () => {
       expect(body.atCabinet).toMatchObject({ sent: true, alarmId: 41 });
       const verdict = verifyCommand(key, 'ack', await received, Date.now());
       expect(verdict).toMatchObject({ ok: true, command: { requestId: body.atCabinet.requestId, cmd: 'ack', args: { alarmId: 41, note: 'wire re-seated' } } });
-    } finally {
-      await cabinetSide.endAsync();
-      await keyed.stop();
-    }
+    });
   });
 });
 
