@@ -3,6 +3,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Logger } from 'pino';
 import type { Cabinet } from '../controller/cabinet.ts';
 import { redactUrl } from '../controller/logging.ts';
+import { StaffAuth } from './auth.ts';
 import { errorHandler } from './errors.ts';
 import { acceptEmptyJson } from './json-body.ts';
 import { cabinetRoutes } from './routes/cabinet.ts';
@@ -10,6 +11,7 @@ import { kioskRoutes } from './routes/kiosk.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { observeRoutes } from './routes/observe.ts';
 import { pageRoutes } from './routes/pages.ts';
+import { StreamSlots } from './stream-slots.ts';
 
 
 /** The admin API, the kiosk API and the pages, on one fastify instance. */
@@ -32,9 +34,11 @@ export async function buildApi(cabinet: Cabinet, logger: Logger): Promise<Fastif
   app.setErrorHandler(errorHandler);
   app.decorateRequest('user', null);
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no such endpoint: ${request.method} ${redactUrl(request.url)}`, issues: [] }));
-  await app.register(observeRoutes, { prefix: '/api/v1', cabinet });
-  await app.register(cabinetRoutes, { prefix: '/api/v1', cabinet });
-  await app.register(kioskRoutes, { prefix: '/api/v1', cabinet });
+  const auth = new StaffAuth(cabinet.context.repos.users);
+  const streams = new StreamSlots();
+  await app.register(observeRoutes, { prefix: '/api/v1', cabinet, auth, streams });
+  await app.register(cabinetRoutes, { prefix: '/api/v1', cabinet, auth });
+  await app.register(kioskRoutes, { prefix: '/api/v1', cabinet, streams });
   await app.register(metricsRoute, { cabinet });
   await app.register(pageRoutes, { cabinet });
   return app;

@@ -45,11 +45,35 @@ export interface DoorSensors {
 
 export type LinkState = 'connecting' | 'ok' | 'lost';
 
+/**
+ * Why a link went `lost`, as far as the driver can tell. The driver only says what it saw on the wire; what
+ * that means for the cabinet (an alarm or not) is the controller's decision.
+ *
+ * - `closed-by-board`: the board closed the connection in an orderly way (over TCP: a FIN the driver did not
+ *   ask for). A StandardFirmataWiFi/Ethernet board has one client slot and does this when another host
+ *   connects, so another host now holds the board (or its network stack restarted).
+ * - `connection-lost`: the connection failed or was reset (a TCP RST, a pulled cable, a serial port gone).
+ * - `no-answer`: the board stopped answering (heartbeat, or an output it did not confirm in time).
+ * - `bad-answer`: the driver dropped the link itself: an output did not read what was written, or a write failed.
+ */
+export type LinkLossCause = 'closed-by-board' | 'connection-lost' | 'no-answer' | 'bad-answer';
+
+export interface LinkLoss {
+  readonly cause: LinkLossCause;
+  /** The driver's own words, for logs. */
+  readonly reason: string;
+}
+
 /** One board (Firmata or a lock-control board) driving locks and reading doors. */
 export interface CabinetBoard {
   readonly locks: LockBank;
   readonly doors: DoorSensors;
   readonly link: LinkState;
+  /**
+   * Why the link was last lost; set before the `lost` listeners are called, so they can read it. `null` until a
+   * first loss. A driver that cannot tell why leaves it out.
+   */
+  readonly lastLoss?: LinkLoss | null;
   onLink(listener: Listener<LinkState>): Unsubscribe;
   /** Connects (and keeps reconnecting with backoff); resolves when first `ok` or rejects after the timeout. */
   start(options?: { readyTimeoutMs?: number }): Promise<void>;

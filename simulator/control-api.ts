@@ -34,7 +34,7 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
   const known = (id: string) => {
     if (!(id in model.snapshot())) throw Object.assign(new SimError(`no door ${id}: doors are ${Object.keys(model.snapshot()).join(', ')}`), { statusCode: 404 });
   };
-  const state = () => ({ board: firmata.cableConnected ? 'connected' : 'disconnected', host: firmata.hostConnected ? 'connected' : 'waiting', scannerReaders: scanner.readers, doors: model.snapshot() });
+  const state = () => ({ board: firmata.cableConnected ? 'connected' : 'disconnected', host: firmata.hostConnected ? 'connected' : 'waiting', firmataClients: firmata.clients, scannerReaders: scanner.readers, doors: model.snapshot() });
   // The cable is the person's doing, not the model's: restoring it changes no door, so the streams are told here.
   const cableChanges = new ListenerSet<void>();
 
@@ -74,6 +74,15 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
     firmata.connect();
     cableChanges.emit();
     return { board: 'connected' };
+  });
+
+  // A second client on the Firmata port: `refuse` (the default: one TCP slot, the newcomer is closed at once) or
+  // `replace` (as StandardFirmataWiFi: the connected host is closed with FIN and the newcomer served).
+  const clientsBody = z.object({ mode: z.enum(['refuse', 'replace'], { error: 'mode is "refuse" (one client at a time) or "replace" (a new client takes over, as StandardFirmataWiFi)' }) }).strict();
+  app.post('/sim/board/clients', { schema: { body: clientsBody } }, async (request) => {
+    firmata.clients = request.body.mode;
+    cableChanges.emit();
+    return { firmataClients: firmata.clients };
   });
 
   app.get('/sim/stream', (request, reply) => {

@@ -7,6 +7,7 @@ import type { CabinetModel } from './cabinet-model.ts';
 // An Arduino Mega running StandardFirmataWiFi, in software: it speaks Firmata 2.5 over TCP (or any duplex
 // stream), drives the model's lock relays from the pins the host writes and reports the model's door switches
 // on the pins the host reads. Pin n is lock channel n and door sensor n; a door switch reads HIGH when open.
+// It serves one host at a time. The board has no authentication: whoever holds its TCP slot drives the relays.
 
 const REPORT_VERSION = 0xf9;
 const SYSTEM_RESET = 0xff;
@@ -143,12 +144,27 @@ interface HostLink {
   greeting: NodeJS.Timeout | null;
 }
 
+/**
+ * What the board does with a second TCP client while one is connected. `refuse` (default): a board with a
+ * single TCP slot closes the newcomer at once and keeps serving its host. `replace`: as StandardFirmataWiFi
+ * does (ESP8266 WiFiServerStream), it stops the old client with an orderly close (FIN) and serves the new one.
+ */
+export type FirmataClientPolicy = 'refuse' | 'replace';
+
+/** How the board lets go of its host: an orderly close (FIN), a reset (RST: a pulled cable), or at once. */
+type Release = 'end' | 'reset' | 'destroy';
+
+/** An old host that does not answer the board's FIN is cut off after this. */
+const END_GRACE_MS = 2000;
+
 export interface FirmataDeviceOptions {
   host?: string;
   port: number;
   firmwareName?: string;
   /** The version report repeats this often until the host speaks (a serial host flushes what came before). */
   versionRepeatMs?: number;
+  /** A second TCP client while one is connected: `refuse` (default) or `replace` (StandardFirmataWiFi). */
+  clients?: FirmataClientPolicy;
 }
 
 export class FirmataDeviceEmulator {
@@ -163,11 +179,13 @@ export class FirmataDeviceEmulator {
   #host: HostLink | null = null;
   #cable = true;
   #silent = false;
+  #clients: FirmataClientPolicy;
   #offModel: Unsubscribe | null = null;
 
   constructor(model: CabinetModel, opts: FirmataDeviceOptions) {
     this.#model = model;
-    this.#options = { host: '127.0.0.1', firmwareName: 'StandardFirmataWiFi.ino', versionRepeatMs: 50, ...opts };
+    this.#options = { host: '127.0.0.1', firmwareName: 'StandardFirmataWiFi.ino', versionRepeatMs: 50, clients: 'refuse', ...opts };
+    this.#clients = this.#options.clients;
   }
 
   /** Listens for the host; resolves with the bound port (port 0 picks a free one). */
@@ -177,6 +195,7 @@ export class FirmataDeviceEmulator {
     const server = net.createServer((socket) => {
       socket.setNoDelay(true);
       if (!this.#cable && !this.#silent) socket.destroy();
+      else if (this.#clients === 'refuse' && this.#hostAlive()) socket.destroy(); // the only slot is taken
       else this.attach(socket);
     });
     this.#server = server;
@@ -193,20 +212,21 @@ export class FirmataDeviceEmulator {
   async stop(): Promise<void> {
     this.#offModel?.();
     this.#offModel = null;
-    this.#detach(true);
+    this.#detach('reset'); // a board switched off says no goodbye: never the FIN of a board that took another client
     const server = this.#server;
     this.#server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   /**
-   * Pulls the cable. `drop` (a USB cable, a TCP reset): the host's connection closes and new ones are refused.
-   * `silent` (Wi-Fi gone, a hung board): the connection stays up but nothing is answered or reported.
+   * Pulls the cable. `drop` (a USB cable, a converter reset): the host's connection is reset (TCP RST, never
+   * the board's orderly FIN) and new ones are refused. `silent` (Wi-Fi gone, a hung board): the connection
+   * stays up but nothing is answered or reported.
    */
   disconnect(mode: 'drop' | 'silent' = 'drop'): void {
     this.#cable = false;
     this.#silent = mode === 'silent';
-    if (mode === 'drop') this.#detach(true);
+    if (mode === 'drop') this.#detach('reset');
   }
 
   /** Restores the cable; a host still connected (after `silent`) hears about inputs that changed meanwhile. */
@@ -224,13 +244,25 @@ export class FirmataDeviceEmulator {
     return this.#host !== null;
   }
 
+  /** What a second TCP client gets while a host is connected (takes effect for the next one). */
+  get clients(): FirmataClientPolicy {
+    return this.#clients;
+  }
+
+  set clients(policy: FirmataClientPolicy) {
+    this.#clients = policy;
+  }
+
   onHost(listener: (connected: boolean) => void): Unsubscribe {
     return this.#hostListeners.add(listener);
   }
 
-  /** A host on any duplex stream (the TCP server uses this; a test may attach a serial port). Replaces the current host. */
+  /**
+   * A host on any duplex stream (the TCP server uses this; a test may attach a serial port). Replaces the
+   * current host, which is closed in an orderly way (FIN), as StandardFirmataWiFi stops its old client.
+   */
   attach(stream: Duplex): void {
-    this.#detach(true);
+    this.#detach('end');
     const link: HostLink = { stream, parser: new FirmataHostParser(), greeting: null };
     this.#host = link;
     stream.on('data', (chunk: Buffer) => {
@@ -240,19 +272,29 @@ export class FirmataDeviceEmulator {
     });
     stream.on('error', () => {}); // a host that vanishes mid-write: 'close' follows
     stream.on('close', () => {
-      if (this.#host === link) this.#detach(false);
+      if (this.#host === link) this.#detach();
     });
     this.#greet();
     link.greeting = setInterval(() => this.#greet(), this.#options.versionRepeatMs);
     this.#hostListeners.emit(true);
   }
 
-  #detach(destroy: boolean): void {
+  /** A host is connected and has not closed its side (its close may still be on the way). */
+  #hostAlive(): boolean {
+    const link = this.#host;
+    if (!link) return false;
+    if (!link.stream.destroyed && !link.stream.readableEnded) return true;
+    this.#detach('destroy');
+    return false;
+  }
+
+  /** Lets go of the host: `release` says how its connection ends; absent, it has closed already. */
+  #detach(release?: Release): void {
     const link = this.#host;
     if (!link) return;
     this.#host = null;
     this.#stopGreeting(link);
-    if (destroy) link.stream.destroy();
+    if (release) releaseStream(link.stream, release);
     this.#hostListeners.emit(false);
   }
 
@@ -412,6 +454,22 @@ export class FirmataDeviceEmulator {
   /** The sampling interval the host asked for (this emulator reports changes at once, as the firmware does). */
   get samplingIntervalMs(): number {
     return this.#samplingIntervalMs;
+  }
+}
+
+function releaseStream(stream: Duplex, release: Release): void {
+  if (stream.destroyed) return;
+  if (release === 'reset' && stream instanceof net.Socket) {
+    stream.resetAndDestroy();
+  } else if (release === 'end') {
+    // An orderly close: our FIN now; the host answers with its own and the socket closes. One that never does
+    // is cut off after a grace period.
+    stream.end();
+    const timer = setTimeout(() => stream.destroy(), END_GRACE_MS);
+    timer.unref();
+    stream.once('close', () => clearTimeout(timer));
+  } else {
+    stream.destroy();
   }
 }
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CompartmentConfig } from '../controller/config/schema.ts';
 import { CabinetModel } from './cabinet-model.ts';
 import { buildControlApi } from './control-api.ts';
-import { FirmataDeviceEmulator } from './firmata-device.ts';
+import { FirmataDeviceEmulator, type FirmataClientPolicy } from './firmata-device.ts';
 import { ScannerDeviceEmulator } from './scanner-device.ts';
 
 export interface SimulatorOptions {
@@ -14,6 +14,11 @@ export interface SimulatorOptions {
   readonly scannerPort: number;
   /** When the scanner port is taken, use a free one instead of failing (it is our own extension's default). */
   readonly scannerPortFallback?: boolean;
+  /**
+   * A second client on the Firmata port while one is connected: `refuse` (default, a board with one TCP slot)
+   * or `replace` (StandardFirmataWiFi: the old client is closed with FIN). Also `POST /sim/board/clients`.
+   */
+  readonly firmataClients?: FirmataClientPolicy;
 }
 
 export interface RunningSimulator {
@@ -28,7 +33,7 @@ export interface RunningSimulator {
 export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
   const host = options.host ?? '127.0.0.1';
   const model = new CabinetModel(options.compartments.map((c) => ({ id: c.id, lockChannel: c.lockChannel, doorSensor: c.doorSensor })));
-  const firmata = new FirmataDeviceEmulator(model, { host, port: options.firmataPort });
+  const firmata = new FirmataDeviceEmulator(model, { host, port: options.firmataPort, clients: options.firmataClients ?? 'refuse' });
   let scanner = new ScannerDeviceEmulator({ host, port: options.scannerPort });
   const firmataPort = await firmata.start();
   let scannerPort: number;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { pageHeaders } from '../page-headers.ts';
 import { openSse } from '../sse.ts';
 import type { AlarmAcks } from './alarm-acks.ts';
 import type { FleetChanges } from './fleet-changes.ts';
@@ -8,11 +9,6 @@ import type { FleetState } from './fleet-state.ts';
 import type { ReplayRequests } from './replay-requests.ts';
 
 const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
-const pageHeaders = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'",
-};
 
 /** A stream client this far behind (bytes not yet taken by the socket) skips frames and gets a fresh snapshot later. */
 const STREAM_BACKLOG_LIMIT = 4 * 1024 * 1024;

@@ -2,21 +2,21 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Cabinet } from '../../controller/cabinet.ts';
 import { barcodeSchema, newCaseSchema } from '../../controller/services/cases.ts';
+import { caseNoSchema, plainText } from '../../controller/domain/plain-text.ts';
 import { Refusal } from '../../controller/domain/refusal.ts';
 import type { Role } from '../../controller/store/users-repo.ts';
-import { access, actorOf, requireRole } from '../auth.ts';
+import { access, actorOf, type StaffAuth } from '../auth.ts';
 
 const caseStates = ['awaiting-items', 'ready', 'picking-up', 'collected', 'overdue', 'retrieved'] as const;
-const caseNoParam = z.object({ caseNo: z.string().min(1).max(32) });
+const caseNoParam = z.object({ caseNo: caseNoSchema });
 const compartmentParam = z.object({ id: z.string().regex(/^[A-Z][0-9]{2}$/, 'a compartment id is like "A01"') });
 
 /** Clerks' and ops' resources: compartments, cases, loads, credentials, retrieval. */
-export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async (app, { cabinet }) => {
+export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; auth: StaffAuth }> = async (app, { cabinet, auth }) => {
   const { services } = cabinet;
-  const users = cabinet.context.repos.users;
-  const clerk = requireRole(users, access.clerk);
-  const view = requireRole(users, access.view);
-  const ops = requireRole(users, access.ops);
+  const clerk = auth.require(access.clerk);
+  const view = auth.require(access.view);
+  const ops = auth.require(access.ops);
 
   // Who the bearer is, so a page can check a token at sign-in and offer only what the role may do.
   app.get('/me', { onRequest: view }, async (request) => {
@@ -55,11 +55,11 @@ export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async 
     return load;
   });
 
-  app.post('/compartments/:id/open', { onRequest: ops, schema: { params: compartmentParam, body: z.object({ reason: z.string().trim().min(3, 'say why the door is opened (at least 3 characters): it goes into the audit chain').max(200) }).strict() } }, async (request, reply) =>
+  app.post('/compartments/:id/open', { onRequest: ops, schema: { params: compartmentParam, body: z.object({ reason: plainText(200, 'reason').pipe(z.string().min(3, 'say why the door is opened (at least 3 characters): it goes into the audit chain')) }).strict() } }, async (request, reply) =>
     reply.code(202).send(services.compartments.remoteOpen(request.params.id, request.body.reason, actorOf(request))));
 
   // nullish: fastify hands a bodyless POST (curl -X POST) to the validator as null.
-  const disableBody = z.object({ reason: z.string().trim().max(200).optional() }).strict().nullish();
+  const disableBody = z.object({ reason: plainText(200, 'reason', { required: false }).optional() }).strict().nullish();
   app.post('/compartments/:id/disable', { onRequest: ops, schema: { params: compartmentParam, body: disableBody } }, async (request) =>
     services.compartments.disable(request.params.id, request.body?.reason, actorOf(request)));
 
@@ -68,7 +68,7 @@ export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async 
 
   // Alarms (a forced or jammed door, an unverified open, the remote-open cap, the daily ceiling) stay open until ops acknowledge them.
   app.get('/alarms', { onRequest: view }, async () => services.alarms.open());
-  const ackBody = z.object({ note: z.string().trim().max(200, 'a note is at most 200 characters').optional() }).strict().nullish();
+  const ackBody = z.object({ note: plainText(200, 'note', { required: false }).optional() }).strict().nullish();
   app.post('/alarms/:id/ack', { onRequest: ops, schema: { params: z.object({ id: z.coerce.number().int('an alarm id is a whole number from GET /api/v1/alarms').positive('an alarm id is a whole number from GET /api/v1/alarms') }), body: ackBody } }, async (request) =>
     services.alarms.acknowledge(request.params.id, actorOf(request), request.body?.note));
 

@@ -3,10 +3,12 @@ import { z } from 'zod';
 import type { Cabinet } from '../../controller/cabinet.ts';
 import type { PickupRequest } from '../../controller/services/pickup.ts';
 import { idSuffixSchema } from '../../controller/domain/identifiers.ts';
+import { caseNoSchema } from '../../controller/domain/plain-text.ts';
 import { cabinetLayout } from '../../controller/domain/layout.ts';
 import { itemTypeNames } from '../../controller/domain/types.ts';
 import { FOLLOW_UP_AT_OR_BELOW, ratingReasons, type RatingLevel } from '../../controller/domain/rating.ts';
 import { openSse } from '../sse.ts';
+import type { StreamSlots } from '../stream-slots.ts';
 
 const idSuffix = idSuffixSchema;
 const pickupBody = z.union([
@@ -17,7 +19,7 @@ const pickupBody = z.union([
 
 const levelHint = 'level is the 好差评 rating: 5 = 非常满意, 4 = 满意, 3 = 基本满意, 2 = 不满意, 1 = 非常不满意';
 const ratingBody = z.object({
-  caseNo: z.string({ error: 'caseNo is the case number the kiosk showed with the opened doors' }).trim().regex(/^[A-Za-z0-9-]{4,32}$/, 'caseNo is the case number the kiosk showed with the opened doors (4–32 letters, digits or "-")'),
+  caseNo: caseNoSchema,
   level: z.number({ error: levelHint }).int(levelHint).min(1, levelHint).max(5, levelHint),
   reasons: z.array(z.enum(ratingReasons, { error: `each reason is one of ${ratingReasons.join(', ')}` })).max(ratingReasons.length, 'each reason at most once').optional(),
 }).strict().superRefine((body, ctx) => {
@@ -42,12 +44,14 @@ function rateLimiter(limit: number, windowMs: number) {
 }
 
 /** The applicant's side: no sign-in, nothing personal in any answer. */
-export const kioskRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async (app, { cabinet }) => {
+export const kioskRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; streams: StreamSlots }> = async (app, { cabinet, streams }) => {
   const limited = rateLimiter(cabinet.config.policy.kioskRequestsPer10s, 10_000);
   const clients = new Set(cabinet.config.api.kioskClients);
   // The kiosk endpoints need no sign-in, so they answer only the cabinet's own screen (api.kioskClients).
+  // This plugin is encapsulated: the hook runs for exactly the routes declared here, whatever spelling of
+  // the URL the router matched (percent-encoded, mixed case), so it never looks at the URL text itself.
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/v1/kiosk/') || clients.has('*') || clients.has(request.ip)) return;
+    if (clients.has('*') || clients.has(request.ip)) return;
     return reply.code(403).send({ error: `the kiosk endpoints answer only the cabinet's own screen; ${request.ip} is not in api.kioskClients`, issues: [{ path: 'api.kioskClients', message: 'client address not allowed' }] });
   });
 
@@ -72,7 +76,10 @@ export const kioskRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async (a
   app.get('/kiosk/layout', async () => layout);
 
   app.get('/kiosk/events', (request, reply) => {
+    const release = streams.acquire(request, reply);
+    if (!release) return;
     const sse = openSse(request, reply);
+    sse.onClose(release);
     sse.send('hello', { cabinetId: cabinet.config.cabinetId, helpWindow: cabinet.config.policy.helpWindow });
     const off = cabinet.bus.kiosk.add((message) => sse.send(message.type, message));
     sse.onClose(off);

@@ -1,22 +1,25 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Cabinet } from '../../controller/cabinet.ts';
-import { access, requireRole } from '../auth.ts';
+import { access, type StaffAuth } from '../auth.ts';
 import { openSse } from '../sse.ts';
+import type { StreamSlots } from '../stream-slots.ts';
 
 /** Health, the audit chain, and the live event stream (the same events as MQTT `…/events`). */
-export const observeRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet }> = async (app, { cabinet }) => {
-  const users = cabinet.context.repos.users;
+export const observeRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; auth: StaffAuth; streams: StreamSlots }> = async (app, { cabinet, auth, streams }) => {
 
   app.get('/health', async () => cabinet.health());
 
-  app.get('/audit', { onRequest: requireRole(users, access.ops), schema: { querystring: z.object({ after: z.coerce.number().int().min(0, 'after is an audit seq, 0 or more').default(0), limit: z.coerce.number().int().min(1).max(1000).default(500) }) } }, async (request) =>
+  app.get('/audit', { onRequest: auth.require(access.ops), schema: { querystring: z.object({ after: z.coerce.number().int().min(0, 'after is an audit seq, 0 or more').default(0), limit: z.coerce.number().int().min(1).max(1000).default(500) }) } }, async (request) =>
     cabinet.store.audit.after(request.query.after, request.query.limit));
 
-  app.get('/audit/verify', { onRequest: requireRole(users, access.ops) }, async () => cabinet.store.audit.verify());
+  app.get('/audit/verify', { onRequest: auth.require(access.ops) }, async () => cabinet.store.audit.verify());
 
-  app.get('/events', { onRequest: requireRole(users, access.view) }, (request, reply) => {
+  app.get('/events', { onRequest: auth.require(access.view, { queryToken: true }) }, (request, reply) => {
+    const release = streams.acquire(request, reply);
+    if (!release) return;
     const sse = openSse(request, reply);
+    sse.onClose(release);
     // A page that reconnects says where it stopped; it gets what it missed from the outbox first.
     const lastId = Number(request.headers['last-event-id'] ?? (request.query as Record<string, string>).after ?? NaN);
     if (Number.isInteger(lastId) && lastId >= 0) for (const e of cabinet.store.outbox.after(lastId, 1000)) sse.send(e.type, e, e.seq);

@@ -2,15 +2,15 @@ import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Cabinet } from '../../controller/cabinet.ts';
 import { serveFavicon } from '../favicon.ts';
+import { pageHeaders } from '../page-headers.ts';
 
 const page = (name: string) => readFileSync(new URL(`../pages/${name}`, import.meta.url), 'utf8');
 
 /** The kiosk and clerk pages: static files, clients of the same JSON API and SSE streams. */
 export const pageRoutes: FastifyPluginAsync<{ cabinet: Cabinet }> = async (app) => {
   const files = { kiosk: page('kiosk.html'), clerk: page('clerk.html') };
-  const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'" };
   app.get('/', async (_request, reply) => reply.redirect('/kiosk'));
-  app.get('/kiosk', async (_request, reply) => reply.headers(headers).send(files.kiosk));
-  app.get('/clerk', async (_request, reply) => reply.headers(headers).send(files.clerk));
+  app.get('/kiosk', async (_request, reply) => reply.headers(pageHeaders).send(files.kiosk));
+  app.get('/clerk', async (_request, reply) => reply.headers(pageHeaders).send(files.clerk));
   serveFavicon(app);
 };

@@ -26,6 +26,15 @@ export type OpenState = 'journaled' | 'pulsed' | 'opened' | 'closed' | 'failed' 
 
 export type { CompartmentSize };
 
+/** What an alarm is about. Each stays open until ops acknowledge it, whatever happens next (README, Admin API). */
+export const alarmKinds = [
+  'door-forced', 'door-jammed', 'door-unverified', 'sensor-faulty', 'sensor-stuck',
+  'remote-open-cap', 'daily-ceiling', 'storage-failed',
+  /** The board closed the controller's link itself: another host took its only TCP slot (or its network restarted). */
+  'board-link-taken',
+] as const;
+export type AlarmKind = (typeof alarmKinds)[number];
+
 /** The state a person sees, derived from what is stored: out of service wins, then an open door, then contents. */
 export function compartmentState(c: { service: CompartmentService; door: DoorState; caseNo: string | null; loadedItems: number }): CompartmentState {
   if (c.service === 'disabled') return 'disabled';

@@ -65,6 +65,7 @@ export class CentralOpsLink {
 
   async stop(): Promise<void> {
     for (const off of this.#offBus.splice(0)) off();
+    this.commands.stop();
     this.status.stop();
     this.drainer.stop();
     await this.link.stop([{ topic: this.topics.status, payload: StatusReporter.offline(this.meta.bootId), retain: true }]);

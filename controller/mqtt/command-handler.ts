@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { caseNoSchema, plainText } from '../domain/plain-text.ts';
 import { Refusal } from '../domain/refusal.ts';
 import type { Services } from '../cabinet.ts';
 import type { ServiceContext } from '../services/context.ts';
-import { verifyCommand } from './command-auth.ts';
+import { isCommandName, verifyCommand } from './command-auth.ts';
+import { RefusalSummaries, UNKNOWN_COMMAND, type RefusalSummary } from './command-refusals.ts';
 import { commandNames, type CommandName, type Topics } from './topics.ts';
 import type { MqttLink } from './mqtt-link.ts';
 import type { OutboxDrainer } from './outbox-drainer.ts';
@@ -11,21 +13,26 @@ type Reply = { requestId: string; ok: true; result: unknown } | { requestId: str
 
 const compartment = z.string().regex(/^[A-Z][0-9]{2}$/, 'compartment is like "A01"');
 const argsSchemas: Record<CommandName, z.ZodType> = {
-  open: z.object({ compartment, reason: z.string().trim().min(3, 'reason (3+ characters) goes into the audit chain').max(200) }).strict(),
-  disable: z.object({ compartment, reason: z.string().max(200).optional() }).strict(),
+  open: z.object({ compartment, reason: plainText(200, 'reason').pipe(z.string().min(3, 'reason (3+ characters) goes into the audit chain')) }).strict(),
+  disable: z.object({ compartment, reason: plainText(200, 'reason', { required: false }).optional() }).strict(),
   enable: z.object({ compartment }).strict(),
   status: z.object({}).strict(),
-  retrieve: z.object({ caseNo: z.string().min(1).max(32) }).strict(),
+  retrieve: z.object({ caseNo: caseNoSchema }).strict(),
   replay: z.object({ fromSeq: z.number().int().min(1) }).strict(),
-  ack: z.object({ alarmId: z.number().int().min(1, 'alarmId is the id from alarm.raised / GET /alarms'), note: z.string().trim().max(200, 'note is at most 200 characters').optional() }).strict(),
+  ack: z.object({ alarmId: z.number().int().min(1, 'alarmId is the id from alarm.raised / GET /alarms'), note: plainText(200, 'note', { required: false }).optional() }).strict(),
 };
 
 /**
  * Ops' commands on `…/cmd/{name}`. Nothing runs unless the signature, the lifetime and the topic check out.
  * A verified command's requestId and reply are stored in the same transaction as its effect, so a redelivered
- * command gets the same reply and has no second effect. Refused commands are audited and reported.
+ * command gets the same reply and has no second effect; its refusal (bad args, the remote-open cap) is one
+ * event and audit entry of its own. Unverified commands may come from anyone who can publish, so their
+ * refusals are summed up per interval and their replies rationed (RefusalSummaries).
  */
 export class CommandHandler {
+  readonly #refusals: RefusalSummaries;
+  #offMessages: (() => void) | null = null;
+
   constructor(
     private readonly s: ServiceContext,
     private readonly services: Services,
@@ -34,26 +41,36 @@ export class CommandHandler {
     private readonly key: Buffer,
     private readonly drainer: OutboxDrainer,
     private readonly publishStatus: () => Promise<void>,
-  ) {}
+  ) {
+    this.#refusals = new RefusalSummaries({
+      now: () => this.s.store.clock.now(),
+      write: (summary) => this.#recordUnverified(summary),
+      onWriteError: (error) => this.s.logger.error({ err: error }, 'refused commands not recorded (storage failing)'),
+    });
+  }
 
   start(): void {
-    this.link.onMessage(({ topic, payload }) => {
+    this.#offMessages = this.link.onMessage(({ topic, payload }) => {
       const name = this.topics.commandName(topic);
       if (name !== null) void this.handle(name, payload);
     });
   }
 
+  /** Stops listening and writes the refusals still being summed up. */
+  stop(): void {
+    this.#offMessages?.();
+    this.#offMessages = null;
+    this.#refusals.stop();
+  }
+
   async handle(name: string, payload: Buffer): Promise<Reply | null> {
     const verification = verifyCommand(this.key, name, payload, this.s.store.clock.now());
     if (!verification.ok) {
-      this.s.logger.warn({ command: name, requestId: verification.requestId, error: verification.error }, 'command refused');
-      this.s.store.change((ctx) => {
-        ctx.event('cmd.refused', { name, requestId: verification.requestId, error: verification.error });
-        ctx.audit('ops:mqtt', 'cmd.refused', { name, requestId: verification.requestId, error: verification.error });
-      });
+      const { requestId, error } = verification;
+      const answer = this.#refusals.refuse({ name: isCommandName(name) ? name : UNKNOWN_COMMAND, error, requestId });
       // Not recorded under its requestId: a forged command must not poison the real one's reply.
-      if (!verification.requestId) return null;
-      return this.#reply({ requestId: verification.requestId, ok: false, error: verification.error });
+      if (!answer || requestId === null) return null;
+      return this.#reply({ requestId, ok: false, error });
     }
     const { requestId, args } = verification.command;
     const stored = this.s.store.db.prepare('SELECT reply FROM commands WHERE request_id = ?').get(requestId) as { reply: string } | undefined;
@@ -99,6 +116,15 @@ export class CommandHandler {
     await this.#reply(reply);
     if (after) await (after as () => Promise<unknown>)();
     return reply;
+  }
+
+  /** One event and one audit entry for a span of unverified commands (CmdRefusedData's summary form). */
+  #recordUnverified(summary: RefusalSummary): void {
+    this.s.logger.warn({ ...summary }, 'commands refused');
+    this.s.store.change((ctx) => {
+      ctx.event('cmd.refused', { ...summary });
+      ctx.audit('ops:mqtt', 'cmd.refused', { ...summary });
+    });
   }
 
   async #reply(reply: Reply): Promise<Reply> {

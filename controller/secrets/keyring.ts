@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { ensurePrivateDir } from '../store/private-files.ts';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -27,7 +28,7 @@ export class Keyring {
   }
 
   static openOrCreate(dataDir: string): Keyring {
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir);
     const file = join(dataDir, KEY_FILE_NAME);
     if (!existsSync(file)) {
       const fresh = { version: 1, pii: randomBytes(32).toString('base64'), lookup: randomBytes(32).toString('base64') };

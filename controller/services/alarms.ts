@@ -1,4 +1,6 @@
+import type { LinkLoss } from '../../firmware-bridge/ports.ts';
 import { Refusal } from '../domain/refusal.ts';
+import type { AlarmKind } from '../domain/types.ts';
 import type { AlarmRow, AlarmsRepo } from '../store/alarms-repo.ts';
 import type { ChangeContext } from '../store/store.ts';
 import type { ServiceContext } from './context.ts';
@@ -22,8 +24,32 @@ const view = (a: AlarmRow): AlarmView => ({
  * Records an alarm inside the change that found the fault, so the event that reports it and the alarm that
  * keeps it open until ops acknowledge it commit together. Returns the alarm's id (for the event's data).
  */
-export function raiseAlarm(alarms: AlarmsRepo, ctx: ChangeContext, kind: string, compartment: string | null, data: Record<string, unknown> = {}): number {
+export function raiseAlarm(alarms: AlarmsRepo, ctx: ChangeContext, kind: AlarmKind, compartment: string | null, data: Record<string, unknown> = {}): number {
   return alarms.raise(kind, compartment, data, ctx.now);
+}
+
+/**
+ * `hardware.lost`, with the cause when the driver knows it. A board that closed the link itself (an orderly
+ * TCP close the controller did not ask for) has handed its only TCP slot to another host, which can now pulse
+ * every relay, or its network stack restarted: that is a `board-link-taken` alarm for ops as well, reported
+ * with `alarm.raised` and audited. While that alarm is open, further takeovers name it in their `hardware.lost`
+ * instead of raising another (a host that keeps taking the slot must not flood the alarm list). A cable
+ * pulled, a reset or a board that stopped answering is a plain `hardware.lost`.
+ */
+export function reportBoardLinkLost(alarms: AlarmsRepo, ctx: ChangeContext, loss: LinkLoss | null): void {
+  if (loss?.cause !== 'closed-by-board') {
+    ctx.event('hardware.lost', loss ? { cause: loss.cause } : {});
+    return;
+  }
+  const open = alarms.open().find((a) => a.kind === 'board-link-taken');
+  if (open) {
+    ctx.event('hardware.lost', { cause: loss.cause, alarmId: open.id, again: true });
+    return;
+  }
+  const alarmId = raiseAlarm(alarms, ctx, 'board-link-taken', null, { cause: loss.cause, reason: loss.reason });
+  ctx.event('hardware.lost', { cause: loss.cause, alarmId });
+  ctx.event('alarm.raised', { kind: 'board-link-taken', cause: loss.cause, alarmId });
+  ctx.audit('cabinet', 'board.link_taken', { cause: loss.cause, alarmId });
 }
 
 /** Ops' view of the alarms: what is open, and acknowledging one (audited). */

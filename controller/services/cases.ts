@@ -1,25 +1,26 @@
 import { z } from 'zod';
 import { idNumberSchema, idSuffix, maskIdNumber, maskPhone, mobileSchema, usccSchema } from '../domain/identifiers.ts';
+import { caseNoSchema, plainText } from '../domain/plain-text.ts';
 import { Refusal } from '../domain/refusal.ts';
 import { itemTypes, type CaseState } from '../domain/types.ts';
 import type { CaseRow } from '../store/cases-repo.ts';
 import type { ServiceContext } from './context.ts';
 import type { CredentialService, IssuedCredential } from './credentials.ts';
 
-const text = (max: number, what: string) => z.string().trim().min(1, `${what} is required`).max(max, `${what} is at most ${max} characters`);
 
 export const barcodeSchema = z.string().trim().min(1, 'barcode is required').max(64, 'a barcode is at most 64 characters')
   .regex(/^[\x21-\x7E]+$/, 'a barcode is printable ASCII without spaces: scan it again or type it as printed');
 
 export const newCaseSchema = z.object({
-  caseNo: z.string().trim().regex(/^[A-Za-z0-9-]{4,32}$/, 'caseNo is the hall\'s case number: 4–32 letters, digits or "-", e.g. "BY2026112300017"'),
-  enterprise: z.object({ name: text(100, 'the enterprise name'), uscc: usccSchema }),
-  applicant: z.object({ name: text(50, 'the applicant\'s name'), phone: mobileSchema, idNumber: idNumberSchema }),
+  caseNo: caseNoSchema,
+  // Every nested object is strict too: a misspelt field is refused by name, never dropped silently.
+  enterprise: z.object({ name: plainText(100, 'the enterprise name'), uscc: usccSchema }).strict(),
+  applicant: z.object({ name: plainText(50, 'the applicant\'s name'), phone: mobileSchema, idNumber: idNumberSchema }).strict(),
   items: z.array(z.object({
     type: z.enum(itemTypes, { error: `type is one of ${itemTypes.join(', ')}` }),
     barcode: barcodeSchema,
-    label: z.string().trim().max(40, 'a label is at most 40 characters').optional(),
-  })).min(1, 'a case needs at least one item').max(20, 'a case holds at most 20 items')
+    label: plainText(40, 'a label', { required: false }).optional(),
+  }).strict()).min(1, 'a case needs at least one item').max(20, 'a case holds at most 20 items')
     .superRefine((items, ctx) => {
       const seen = new Map<string, number>();
       items.forEach((item, i) => {

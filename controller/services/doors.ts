@@ -4,7 +4,7 @@ import type { OpenPurpose } from '../domain/types.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import { StorageUnavailableError } from '../store/storage-health.ts';
 import type { ChangeContext } from '../store/store.ts';
-import { raiseAlarm } from './alarms.ts';
+import { raiseAlarm, reportBoardLinkLost } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 
 /** What each purpose (load, pickup, retrieve, remote) does as its doors move. Runs inside the edge's change. */
@@ -335,7 +335,7 @@ export class DoorService {
     if (this.#stopped) return;
     if (state === 'lost') {
       this.#linkWasLost = true;
-      this.s.store.change((ctx) => ctx.event('hardware.lost', {}));
+      this.s.store.change((ctx) => reportBoardLinkLost(this.s.repos.alarms, ctx, this.s.board.lastLoss ?? null));
     } else if (state === 'ok') {
       if (this.#linkWasLost) this.s.store.change((ctx) => ctx.event('hardware.restored', {}));
       this.#linkWasLost = false;

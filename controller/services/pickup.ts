@@ -113,9 +113,14 @@ export class PickupService implements OpenHandlers {
     const idSuffix = 'idSuffix' in request ? request.idSuffix : undefined;
 
     const { cases } = this.s.repos;
-    const credential = cases.activeCredentialByHash(form, form === 'code' ? this.credentials.hashCode(secret) : this.credentials.hashQr(secret));
+    const hash = form === 'code' ? this.credentials.hashCode(secret) : this.credentials.hashQr(secret);
+    // A credential spent moments ago by this same pickup (a double tap, a second scan while the doors are
+    // open) is still the applicant's own: it answers `in-progress` and never counts as a failure.
+    const credential = cases.activeCredentialByHash(form, hash) ?? cases.spentCredentialInPickup(form, hash);
     if (!credential) return this.#fail(form, 'no such credential', channel);
     const c = cases.get(credential.caseNo)!;
+    // The 144-bit QR cannot be guessed, so a second scan of a spent one needs no ID suffix to be told to wait.
+    if (credential.state === 'spent' && form === 'qr') return { result: 'denied', reason: 'in-progress', window: this.s.config.policy.helpWindow };
     const items = cases.items(c.caseNo).filter((i) => i.state === 'loaded');
     const needsId = form === 'code' || this.s.config.policy.qrNeedsIdSuffix === 'always' || items.some((i) => sensitiveItemTypes.has(i.type));
     if (needsId && idSuffix === undefined) {
@@ -129,6 +134,7 @@ export class PickupService implements OpenHandlers {
     if (needsId && (c.idSuffixHash === null || !Keyring.sameHash(this.credentials.hashIdSuffix(idSuffix!), c.idSuffixHash))) {
       return this.#fail(form, 'wrong id suffix', channel);
     }
+    if (credential.state === 'spent') return { result: 'denied', reason: 'in-progress', window: this.s.config.policy.helpWindow };
     if (credential.expiresAt <= now || c.state === 'overdue') {
       return { result: 'denied', reason: 'expired', window: this.s.config.policy.helpWindow };
     }

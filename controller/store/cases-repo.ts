@@ -119,6 +119,17 @@ export class CasesRepo {
     return r && { id: r.id, caseNo: r.case_no, expiresAt: r.expires_at, state: r.state };
   }
 
+  /**
+   * A credential already spent by a pickup whose doors are still open: a second tap of the same code or QR
+   * while the applicant takes the items. Few cases are `picking-up` at once, so the join is small.
+   */
+  spentCredentialInPickup(form: 'code' | 'qr', hash: string): CredentialRow | undefined {
+    const column = form === 'code' ? 'code_hash' : 'qr_hash';
+    const r = this.db.prepare(`SELECT cr.id, cr.case_no, cr.expires_at, cr.state FROM cases c JOIN credentials cr ON cr.case_no = c.case_no
+      WHERE c.state = 'picking-up' AND cr.state = 'spent' AND cr.${column} = ? ORDER BY cr.id DESC LIMIT 1`).get(hash) as { id: number; case_no: string; expires_at: number; state: 'spent' } | undefined;
+    return r && { id: r.id, caseNo: r.case_no, expiresAt: r.expires_at, state: r.state };
+  }
+
   activeCredentialOf(caseNo: string): CredentialRow | undefined {
     const r = this.db.prepare(`SELECT id, case_no, expires_at, state FROM credentials WHERE state = 'active' AND case_no = ?`).get(caseNo) as { id: number; case_no: string; expires_at: number; state: 'active' } | undefined;
     return r && { id: r.id, caseNo: r.case_no, expiresAt: r.expires_at, state: r.state };

@@ -1,17 +1,22 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrations } from './migrations.ts';
+import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from './private-files.ts';
 
 export type Db = Database.Database;
 
 /**
- * Opens (creating if needed) the cabinet's database: WAL journal, synchronous=FULL so a committed change
+ * Opens (creating if needed, mode 0600 in a 0700 directory) the cabinet's database: WAL journal, synchronous=FULL so a committed change
  * survives power loss, foreign keys on, freed space zeroed (secure_delete), and every pending migration
  * applied in its own transaction.
  */
 export function openDatabase(file: string): Db {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    ensurePrivateDir(dirname(file));
+    ensurePrivateFile(file);
+    // Files left by an older version (or copied in) may be 0644.
+    for (const suffix of ['-wal', '-shm', '-journal']) tightenIfPresent(file + suffix);
+  }
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');

@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { TransportConfig } from '../../controller/config/schema.ts';
 import { ListenerSet } from '../listeners.ts';
-import type { CabinetBoard, DoorEdge, DoorSensors, LinkState, Listener, LockBank, PulseOptions, Unsubscribe } from '../ports.ts';
+import type { CabinetBoard, DoorEdge, DoorSensors, LinkLoss, LinkLossCause, LinkState, Listener, LockBank, PulseOptions, Unsubscribe } from '../ports.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
 import { DoorDebouncer } from './door-debouncer.ts';
 import { HardwareUnavailableError } from '../errors.ts';
@@ -56,6 +56,7 @@ export class FirmataBoard implements CabinetBoard {
   readonly #edgeListeners: ListenerSet<DoorEdge>;
   readonly #readyWaiters = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
   #link: LinkState = 'connecting';
+  #lastLoss: LinkLoss | null = null;
   #connection: Connection | null = null;
   #running = false;
   #stopped = false;
@@ -84,6 +85,11 @@ export class FirmataBoard implements CabinetBoard {
 
   get link(): LinkState {
     return this.#link;
+  }
+
+  /** Why the link was last lost (`closed-by-board`: the board ended the TCP connection itself, see ports.ts). */
+  get lastLoss(): LinkLoss | null {
+    return this.#lastLoss;
   }
 
   onLink(listener: Listener<LinkState>): Unsubscribe {
@@ -208,7 +214,7 @@ export class FirmataBoard implements CabinetBoard {
     if (level === expected) return;
     const want = expected ? 'HIGH' : 'LOW';
     const why = level === null ? `the board did not confirm lock channel ${channel} ${want} within ${timeoutMs} ms` : `lock channel ${channel} does not read ${want} after its write`;
-    this.#lose(connection, why);
+    this.#lose(connection, why, level === null ? 'no-answer' : 'bad-answer');
     throw new HardwareUnavailableError(`${why}; reconnecting (which switches every relay off)`, { energised: true });
   }
 
@@ -218,7 +224,7 @@ export class FirmataBoard implements CabinetBoard {
     try {
       relay.open();
     } catch (error) {
-      this.#lose(connection, `could not switch lock channel ${channel} off: ${(error as Error).message}`);
+      this.#lose(connection, `could not switch lock channel ${channel} off: ${(error as Error).message}`, 'bad-answer');
     }
   }
 
@@ -310,7 +316,7 @@ export class FirmataBoard implements CabinetBoard {
     this.#connection = connection;
     this.#attempt = 0;
     this.#lastFailure = '';
-    link.onClose((reason) => this.#lose(connection, reason));
+    link.onClose((reason, cause) => this.#lose(connection, reason, cause ?? 'connection-lost'));
     const moved = [...levels].map(([sensor, open]) => this.#debouncer.learn(sensor, open)).filter((edge) => edge !== null);
     this.#logger.info({ transport: describe(this.#options.transport), doorsOpen: [...levels].filter(([, open]) => open).map(([s]) => s) }, 'board connected');
     this.#setLink('ok');
@@ -320,13 +326,14 @@ export class FirmataBoard implements CabinetBoard {
 
   #beat(connection: Connection): void {
     const silentMs = performance.now() - connection.link.lastHeardAt;
-    if (silentMs > this.#heartbeat.timeoutMs) this.#lose(connection, `the board stopped answering (silent for ${Math.round(silentMs)} ms)`);
+    if (silentMs > this.#heartbeat.timeoutMs) this.#lose(connection, `the board stopped answering (silent for ${Math.round(silentMs)} ms)`, 'no-answer');
     else connection.link.ping();
   }
 
-  #lose(connection: Connection, reason: string): void {
+  #lose(connection: Connection, reason: string, cause: LinkLossCause): void {
     if (this.#connection !== connection) return;
     this.#connection = null;
+    this.#lastLoss = { cause, reason };
     clearInterval(connection.heartbeat);
     this.#cutPulse?.();
     // A board that stopped answering may still be powered and listening: say LOW to every relay on the way
@@ -338,7 +345,7 @@ export class FirmataBoard implements CabinetBoard {
     }
     this.#debouncer.cancelPending();
     void connection.link.close(reason);
-    this.#logger.warn({ reason }, 'board link lost');
+    this.#logger.warn({ reason, cause }, 'board link lost');
     this.#setLink('lost');
     if (this.#running && !this.#retryTimer) this.#retryTimer = setTimeout(() => this.#tryConnect(), this.#nextDelay());
   }

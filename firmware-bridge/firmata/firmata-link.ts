@@ -4,6 +4,7 @@ import firmataIo from 'firmata-io';
 import five from 'johnny-five';
 import { SerialPort } from 'serialport';
 import type { TransportConfig } from '../../controller/config/schema.ts';
+import type { LinkLossCause } from '../ports.ts';
 
 // One connection to a Firmata board: the transport (TCP socket or serial port), firmata-io on it, and a
 // johnny-five Board around that, up to `ready`. A link is never reused: when it closes, the driver builds a
@@ -52,10 +53,21 @@ export interface FirmataLinkOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Told once when the link closes. `cause` says why when the connection closed by itself (see `LinkLossCause`);
+ * it is `null` when this side closed it (`close()`).
+ */
+export type LinkCloseListener = (reason: string, cause: LinkLossCause | null) => void;
+
 export class FirmataLink {
   #closed = false;
   #closeReason = '';
-  readonly #closeListeners = new Set<(reason: string) => void>();
+  #closeCause: LinkLossCause | null = null;
+  /** This side is closing the connection: whatever the board does meanwhile is its answer, not its doing. */
+  #closing = false;
+  /** What the board's side did first: an orderly close (TCP FIN, 'end') or a failure ('error': RST, …). */
+  #peer: { kind: 'ended' } | { kind: 'failed'; message: string } | null = null;
+  readonly #closeListeners = new Set<LinkCloseListener>();
   /** performance.now() of the last byte from the board. */
   lastHeardAt = performance.now();
 
@@ -63,10 +75,13 @@ export class FirmataLink {
     readonly stream: Duplex,
     readonly io: Firmata,
     readonly board: J5Board,
+    readonly transportKind: TransportConfig['kind'],
   ) {
     stream.on('data', () => (this.lastHeardAt = performance.now()));
-    stream.on('close', () => this.#markClosed('the connection closed'));
-    if (stream.destroyed) this.#markClosed('the connection closed');
+    stream.on('end', () => (this.#peer ??= { kind: 'ended' }));
+    stream.on('error', (error: Error) => (this.#peer ??= { kind: 'failed', message: error.message }));
+    stream.on('close', () => this.#closedByItself());
+    if (stream.destroyed) this.#closedByItself();
   }
 
   /** Opens the transport and completes the Firmata handshake; rejects (leaving nothing open) if either fails. */
@@ -91,7 +106,7 @@ export class FirmataLink {
       io.emit('connect');
       await ready;
       if (options.signal?.aborted) throw new Error('aborted');
-      return new FirmataLink(stream, io, board);
+      return new FirmataLink(stream, io, board, options.transport.kind);
     } catch (error) {
       release(stream, io, board);
       stream.destroy();
@@ -106,9 +121,9 @@ export class FirmataLink {
   }
 
   /** Called once, when the connection closes for any reason (soon, if it already has). */
-  onClose(listener: (reason: string) => void): () => void {
+  onClose(listener: LinkCloseListener): () => void {
     if (this.#closed) {
-      queueMicrotask(() => listener(this.#closeReason));
+      queueMicrotask(() => listener(this.#closeReason, this.#closeCause));
       return () => {};
     }
     this.#closeListeners.add(listener);
@@ -152,17 +167,33 @@ export class FirmataLink {
 
   /** Closes the connection: `graceful` lets the writes already queued (relays LOW) reach the board first. */
   async close(reason: string, { graceful = false }: { graceful?: boolean } = {}): Promise<void> {
+    this.#closing = true;
     if (graceful && !this.#closed && !this.stream.destroyed) await finish(this.stream, 500);
-    this.#markClosed(reason);
+    this.#markClosed(reason, null);
     release(this.stream, this.io, this.board);
     this.stream.destroy();
   }
 
-  #markClosed(reason: string): void {
+  /**
+   * The transport closed without `close()`: tell why from what the board's side did first. Only a TCP peer's
+   * orderly close (FIN) is the board's own doing; a reset, an error or a serial port that went away is a
+   * connection lost.
+   */
+  #closedByItself(): void {
+    if (this.#closing) return this.#markClosed('the connection closed', null);
+    const peer = this.#peer;
+    if (peer?.kind === 'ended' && this.transportKind === 'tcp') {
+      return this.#markClosed('the board closed the connection (another host may have taken its only TCP slot)', 'closed-by-board');
+    }
+    this.#markClosed(peer?.kind === 'failed' ? `the connection failed: ${peer.message}` : 'the connection closed', 'connection-lost');
+  }
+
+  #markClosed(reason: string, cause: LinkLossCause | null): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeReason = reason;
-    for (const listener of this.#closeListeners) listener(reason);
+    this.#closeCause = cause;
+    for (const listener of this.#closeListeners) listener(reason, cause);
     this.#closeListeners.clear();
   }
 }

@@ -167,6 +167,7 @@ describe('FirmataBoard over TCP', () => {
     const b = await startBoard();
     cabinet.device.disconnect();
     await waitFor(() => b.link === 'lost', 1000, 'lost');
+    expect(b.lastLoss).toMatchObject({ cause: 'connection-lost' }); // a reset, not the board's own close
     const before = performance.now();
     await expect(b.locks.pulse(cabinet.lockOf('A01'))).rejects.toBeInstanceOf(HardwareUnavailableError);
     expect(performance.now() - before).toBeLessThan(20); // refused at once, not after a timeout
@@ -189,8 +190,43 @@ describe('FirmataBoard over TCP', () => {
     const b = await startBoard({ heartbeat: { intervalMs: 20, timeoutMs: 80 } });
     cabinet.device.disconnect('silent');
     await waitFor(() => b.link === 'lost', 1000, 'lost by heartbeat');
+    expect(b.lastLoss).toMatchObject({ cause: 'no-answer' });
     cabinet.device.connect();
     await waitFor(() => b.link === 'ok', 2000, 'ok again');
+  });
+
+  it('a second client is refused while the driver holds the board; nothing it writes reaches a relay', async () => {
+    const b = await startBoard();
+    const intruder = net.createConnection({ host: '127.0.0.1', port: cabinet.port });
+    intruder.on('error', () => {});
+    intruder.once('connect', () => intruder.write(Uint8Array.from([0xf5, cabinet.lockOf('B04'), 1])));
+    await new Promise((resolve) => intruder.once('close', resolve));
+    await sleep(50);
+    expect(cabinet.model.snapshot().B04).toMatchObject({ relay: false, latchPulses: 0 });
+    expect(b.link).toBe('ok');
+    expect(links).toEqual(['ok']);
+    expect(b.lastLoss).toBeNull();
+  });
+
+  it('a board that closes the link itself (another client took its slot) is lost as closed-by-board; the driver takes it back, relays LOW first', async () => {
+    const b = await startBoard({ reconnect: { minMs: 200, maxMs: 300 } });
+    cabinet.device.clients = 'replace'; // StandardFirmataWiFi: the newcomer takes the slot, the old client gets FIN
+    cabinet.model.setFault('B04', 'jam'); // so the stray pulse leaves the door shut and only the relay tells
+    const intruder = net.createConnection({ host: '127.0.0.1', port: cabinet.port });
+    intruder.resume(); // reads what the board sends, so its close is seen
+    const intruderClosed = new Promise<string>((resolve) => {
+      intruder.once('end', () => resolve('fin'));
+      intruder.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
+    intruder.once('connect', () => intruder.write(Uint8Array.from([0xf5, cabinet.lockOf('B04'), 1])));
+    await waitFor(() => b.link === 'lost', 1000, 'lost');
+    expect(b.lastLoss).toMatchObject({ cause: 'closed-by-board', reason: expect.stringMatching(/closed the connection/) });
+    await waitFor(() => cabinet.model.snapshot().B04!.relay, 1000, 'the intruder energises a relay');
+    await waitFor(() => b.link === 'ok', 2000, 'ok again');
+    expect(await intruderClosed).toBe('fin'); // the board served the driver again and let the intruder go
+    expect(cabinet.model.snapshot().B04!.relay).toBe(false);
+    expect(links).toEqual(['ok', 'lost', 'ok']);
+    intruder.destroy();
   });
 
   it('a link lost during a pulse rejects it, and the relay is off once the board is back', async () => {

@@ -104,16 +104,47 @@ describe('FirmataDeviceEmulator', () => {
     expect(cabinet.model.relayEnergisedMs('A05')).toBeGreaterThan(0);
   });
 
-  it('a new host connection replaces the old one', async () => {
+  it('a second client while a host is connected is closed at once; the host keeps the board', async () => {
+    const host = await client();
+    const hostSocket = sockets[0]!;
+    const intruder = net.createConnection({ host: '127.0.0.1', port: cabinet.port });
+    sockets.push(intruder);
+    intruder.on('error', () => {});
+    intruder.once('connect', () => intruder.write(Uint8Array.from([0xf4, 7, 1, 0xf5, 7, 1]))); // pin 7 OUTPUT, HIGH
+    await new Promise((resolve) => intruder.once('close', resolve));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(cabinet.model.snapshot().A06).toMatchObject({ relay: false, latchPulses: 0 });
+    expect(hostSocket.destroyed).toBe(false);
+    expect(cabinet.device.hostConnected).toBe(true);
+    host.pinMode(8, host.MODES.OUTPUT);
+    host.digitalWrite(8, 1);
+    await waitFor(() => cabinet.model.snapshot().A07!.relay, 1000, 'the host still drives its relays');
+  });
+
+  it('with clients "replace" (StandardFirmataWiFi) a new client takes over and the old host gets an orderly close (FIN)', async () => {
+    cabinet.device.clients = 'replace';
     await client();
     const first = sockets[0]!;
-    const closed = new Promise((resolve) => first.once('close', resolve));
+    const how = new Promise<string>((resolve) => {
+      first.once('end', () => resolve('fin'));
+      first.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
     const io = await client();
-    await closed;
+    expect(await how).toBe('fin');
     expect(cabinet.device.hostConnected).toBe(true);
     io.pinMode(7, io.MODES.OUTPUT);
     io.digitalWrite(7, 1);
     await waitFor(() => cabinet.model.snapshot().A06!.relay, 1000, 'second host drives the relay');
+  });
+
+  it('a pulled cable resets the host\'s connection (RST), unlike the board\'s own close', async () => {
+    await client();
+    const how = new Promise<string>((resolve) => {
+      sockets[0]!.once('end', () => resolve('fin'));
+      sockets[0]!.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
+    cabinet.device.disconnect();
+    expect(await how).toBe('ECONNRESET');
   });
 
   it('repeats its version report until the host speaks', async () => {

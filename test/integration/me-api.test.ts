@@ -21,7 +21,8 @@ describe('GET /api/v1/me', () => {
     expect((await h.call('GET', '/api/v1/me')).json).toMatchObject({ role: 'admin', may: { loadAndCreate: true, acknowledgeAlarms: true, openRemotely: true } });
     expect((await h.call('GET', '/api/v1/me', undefined, 'no-such-token')).status).toBe(401);
     expect((await h.call('GET', '/api/v1/me', undefined, null)).status).toBe(401);
+    // A token in the URL ends up in proxies' logs and browser history: only the event streams take one.
     const byQuery = await h.controller.api.inject({ method: 'GET', url: `/api/v1/me?token=${encodeURIComponent(clerk)}` });
-    expect(byQuery.json()).toMatchObject({ name: 'li' });
+    expect(byQuery.statusCode).toBe(401);
   });
 });

@@ -370,8 +370,14 @@ describe('commands from central ops', () => {
   });
 
   const pulses = () => Object.values(h.sim.model.snapshot()).reduce((n, d) => n + d.latchPulses, 0);
-  /** The events a command caused: its own cmd.* event and what it did as `ops:mqtt:{requestId}`. */
-  const eventsOf = (requestId: string) => h.controller.cabinet.store.outbox.after(0, 100_000).filter((e) => e.data.requestId === requestId || e.data.by === `ops:mqtt:${requestId}`);
+  /**
+   * The events a command caused: its own cmd.* event and what it did as `ops:mqtt:{requestId}`. Refusals of
+   * unverified commands are summed up (the first of a quiet spell at once, as the sample): see
+   * mqtt-command-abuse.test.ts.
+   */
+  const eventsOf = (requestId: string) => h.controller.cabinet.store.outbox.after(0, 100_000).filter((e) => e.data.requestId === requestId || e.data.by === `ops:mqtt:${requestId}` || (e.data.sample as { requestId?: string } | undefined)?.requestId === requestId);
+  /** What a command did, besides being refused. */
+  const effectsOf = (requestId: string) => eventsOf(requestId).filter((e) => e.type !== 'cmd.refused');
   const sign = (name: string, args: Record<string, unknown>, now = h.clock.now(), lifetimeMs = 60_000) => newCommand(key, name, args, now, lifetimeMs);
 
   /** Publishes a command as ops would and returns the cabinet's reply to it. */
@@ -407,7 +413,7 @@ describe('commands from central ops', () => {
     expect(await send('open', stale)).toEqual({ requestId: stale.requestId, ok: false, error: 'expired' });
     await new Promise((r) => setTimeout(r, 100));
     expect(pulses()).toBe(before);
-    expect(eventsOf(stale.requestId).map((e) => [e.type, e.data.error])).toEqual([['cmd.refused', 'expired']]);
+    expect(effectsOf(stale.requestId)).toEqual([]);
   });
 
   it('refuses a command with one byte of its args changed after signing', async () => {
@@ -420,7 +426,7 @@ describe('commands from central ops', () => {
     expect(await send('open', tampered)).toEqual({ requestId: good.requestId, ok: false, error: 'bad signature' });
     await new Promise((r) => setTimeout(r, 100));
     expect(pulses()).toBe(before);
-    expect(eventsOf(good.requestId).map((e) => [e.type, e.data.error])).toEqual([['cmd.refused', 'bad signature']]);
+    expect(effectsOf(good.requestId)).toEqual([]);
   });
 
   it("ignores a command signed with another cabinet's key, and one sent to another cabinet's topic", async () => {

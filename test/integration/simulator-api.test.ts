@@ -181,6 +181,27 @@ describe('the board cable', () => {
   });
 });
 
+describe('a second Firmata client', () => {
+  it('is refused by default; POST /sim/board/clients {"mode":"replace"} lets a new client take over, as StandardFirmataWiFi does', async () => {
+    expect((await state())).toMatchObject({ firmataClients: 'refuse' });
+    const { socket } = await firmataHost();
+    await expect(connectFirmataClient(sim.ports.firmata)).rejects.toThrow(/closed/);
+    expect(socket.destroyed).toBe(false);
+
+    expect(await post('/sim/board/clients', { mode: 'replace' })).toEqual({ status: 200, json: { firmataClients: 'replace' } });
+    expect((await state())).toMatchObject({ firmataClients: 'replace' });
+    const ended = new Promise((resolve) => socket.once('end', resolve)); // the board's orderly close (FIN)
+    const { io } = await firmataHost();
+    await ended;
+    await pulse(io, 'C02');
+
+    expect(await post('/sim/board/clients', { mode: 'refuse' })).toEqual({ status: 200, json: { firmataClients: 'refuse' } });
+    const bad = await post('/sim/board/clients', { mode: 'share' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toMatch(/refuse.*replace/);
+  });
+});
+
 describe('the live page', () => {
   it('GET / serves the cabinet picture and /sim/stream sends a new state frame when a door changes', async () => {
     const page = await fetch(url('/'));

@@ -82,7 +82,7 @@ async function closeOpenDoors(): Promise<void> {
 }
 
 let serial = 0;
-const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`.slice(-10);
+const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`.slice(-10).toUpperCase();
 const itemPool: ItemType[] = ['seal', 'tax-device', 'invoice', 'licence-copy', 'other', 'seal'];
 
 function createCase(): void {

@@ -3,7 +3,9 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { canonicalJson } from '../../controller/domain/canonical-json.ts';
-import { signCommand, verifyCommand, type SignedCommand } from '../../controller/mqtt/command-auth.ts';
+import { createHmac } from 'node:crypto';
+import { REQUEST_ID, signCommand, verifyCommand, type SignedCommand } from '../../controller/mqtt/command-auth.ts';
+import { REFUSAL_INTERVAL_MS, REFUSAL_REPLIES_PER_INTERVAL, RefusalSummaries, type RefusalSummary } from '../../controller/mqtt/command-refusals.ts';
 import { commandNames, Topics } from '../../controller/mqtt/topics.ts';
 
 // docs/asyncapi.yaml is for ops and integrators; these checks keep it true to the code: every topic the cabinet
@@ -115,6 +117,41 @@ describe('docs/asyncapi.yaml', () => {
     expect(verified).toMatchObject({ ok: true });
     // The canonical text the summary shows is what gets signed.
     expect(example.summary).toContain(canonicalJson(body));
+  });
+
+  it('requires cmd in every command, as the code does: a body signed without it, or for another command, is refused naming cmd', () => {
+    const envelope = doc.components.schemas.SignedCommand;
+    expect(envelope.required).toContain('cmd');
+    expect(envelope.properties.requestId.pattern).toBe(REQUEST_ID.source);
+    const example = doc.components.messages.cmdOpen.examples[0];
+    const key = Buffer.from(example['x-test-key'] as string, 'hex');
+    const { sig: _sig, cmd: _cmd, ...withoutCmd } = example.payload as SignedCommand;
+    const unnamed = { ...withoutCmd, sig: createHmac('sha256', key).update(canonicalJson(withoutCmd)).digest('hex') };
+    const at = Date.parse(withoutCmd.issuedAt) + 1000;
+    const refused = verifyCommand(key, 'open', Buffer.from(JSON.stringify(unnamed)), at);
+    expect(refused).toMatchObject({ ok: false, error: expect.stringMatching(/^malformed: cmd: required: the command's name/) });
+    const documented = doc.components.messages.replyRefused.examples.map((e: any) => e.payload.error as string);
+    expect(documented).toContain(refused.ok ? '' : refused.error);
+    const { sig: _sig2, ...body } = example.payload as SignedCommand;
+    const elsewhere = signCommand(key, { ...body, cmd: 'disable' });
+    expect(verifyCommand(key, 'open', Buffer.from(JSON.stringify(elsewhere)), at)).toMatchObject({ ok: false, error: expect.stringMatching(/^cmd: signed as "disable"/) });
+  });
+
+  it('describes the summed-up cmd.refused of unverified commands as the cabinet writes it, with its limits', () => {
+    const written: RefusalSummary[] = [];
+    const summaries = new RefusalSummaries({ write: (s) => written.push(s), now: () => Date.parse('2026-11-23T10:00:00Z'), onWriteError: (e) => { throw e; } });
+    summaries.refuse({ name: 'open', error: 'bad signature', requestId: 'abcdefgh-1' });
+    summaries.refuse({ name: 'open', error: 'bad signature', requestId: null });
+    summaries.stop();
+    const schema = doc.components.schemas.CmdRefusedSummaryData;
+    for (const summary of written) {
+      expect(Object.keys(summary).sort()).toEqual([...schema.required].sort());
+      for (const key of Object.keys(summary.sample)) expect(schema.properties.sample.properties, key).toHaveProperty(key);
+    }
+    expect(written.map((s) => s.count)).toEqual([1, 1]);
+    const text = (doc.info.description as string).replace(/\s+/g, ' ');
+    expect(text).toContain(`one event and one audit entry per ${REFUSAL_INTERVAL_MS / 1000} s`);
+    expect(text).toContain(`At most ${REFUSAL_REPLIES_PER_INTERVAL} of them per ${REFUSAL_INTERVAL_MS / 1000} s get a reply`);
   });
 
   it('has no dangling $ref', () => {
