@@ -5,7 +5,7 @@ import type { Cabinet } from '../controller/cabinet.ts';
 import { redactUrl } from '../controller/logging.ts';
 import { StaffAuth } from './auth.ts';
 import { errorHandler } from './errors.ts';
-import { acceptEmptyJson } from './json-body.ts';
+import { acceptEmptyJson } from '../http-common/json-body.ts';
 import { cabinetRoutes } from './routes/cabinet.ts';
 import { kioskRoutes } from './routes/kiosk.ts';
 import { metricsRoute } from './routes/metrics.ts';

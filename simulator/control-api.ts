@@ -1,10 +1,11 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorHandler } from '../admin-api/errors.ts';
-import { acceptEmptyJson } from '../admin-api/json-body.ts';
-import { serveFavicon } from '../admin-api/favicon.ts';
-import { openSse } from '../admin-api/sse.ts';
+import { errorShapeHandler } from '../http-common/error-shape.ts';
+import { pageHeaders } from '../http-common/page-headers.ts';
+import { acceptEmptyJson } from '../http-common/json-body.ts';
+import { serveFavicon } from '../http-common/favicon.ts';
+import { openSse } from '../http-common/sse.ts';
 import { ListenerSet } from '../firmware-bridge/listeners.ts';
 import { SimError, type CabinetModel } from './cabinet-model.ts';
 import type { FirmataDeviceEmulator } from './firmata-device.ts';
@@ -26,11 +27,12 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
   acceptEmptyJson(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    // A SimError is a conflict (a closed door closed again) unless it says otherwise (an unknown door: 404).
-    if (error instanceof SimError) return reply.code(error.statusCode ?? 409).send({ error: error.message, issues: [] });
-    return errorHandler(error, request, reply);
-  });
+  // A SimError is a conflict (a closed door closed again) unless it says otherwise (an unknown door: 404).
+  app.setErrorHandler(errorShapeHandler((error: FastifyError, reply) => {
+    if (!(error instanceof SimError)) return false;
+    void reply.code(error.statusCode ?? 409).send({ error: error.message, issues: [] });
+    return true;
+  }));
   const known = (id: string) => {
     if (!(id in model.snapshot())) throw Object.assign(new SimError(`no door ${id}: doors are ${Object.keys(model.snapshot()).join(', ')}`), { statusCode: 404 });
   };
@@ -104,7 +106,7 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
   });
 
   const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page));
+  app.get('/', async (_request, reply) => reply.headers(pageHeaders).send(page));
   serveFavicon(app);
   return app;
 }

@@ -3,7 +3,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Logger } from 'pino';
 import { createLogger } from '../../controller/logging.ts';
 import { errorHandler } from '../errors.ts';
-import { acceptEmptyJson } from '../json-body.ts';
+import { acceptEmptyJson } from '../../http-common/json-body.ts';
 import { AlarmAcks } from './alarm-acks.ts';
 import { CommandKeyDirectory } from './command-keys.ts';
 import { FleetChanges } from './fleet-changes.ts';

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { pageHeaders } from '../page-headers.ts';
-import { openSse } from '../sse.ts';
+import { pageHeaders } from '../../http-common/page-headers.ts';
+import { openSse } from '../../http-common/sse.ts';
+import { StreamSlots } from '../stream-slots.ts';
 import type { AlarmAcks } from './alarm-acks.ts';
 import type { FleetChanges } from './fleet-changes.ts';
 import type { FleetState } from './fleet-state.ts';
@@ -29,8 +30,13 @@ export const fleetRoutes: FastifyPluginAsyncZod<{ state: FleetState; changes: Fl
   });
 
   // `snapshot` first, then `changes` frames (at most ~10 a second) with the cabinets that changed.
+  // Each stream holds a socket and a snapshot's worth of memory: a few per ops workstation, 200 in all.
+  const streams = new StreamSlots();
   app.get('/api/stream', (request, reply) => {
+    const release = streams.acquire(request, reply);
+    if (!release) return;
     const sse = openSse(request, reply);
+    sse.onClose(release);
     sse.send('snapshot', snapshot());
     let behind = false;
     const off = changes.subscribe((frame) => {

@@ -7,7 +7,7 @@ import { caseNoSchema } from '../../controller/domain/plain-text.ts';
 import { cabinetLayout } from '../../controller/domain/layout.ts';
 import { itemTypeNames } from '../../controller/domain/types.ts';
 import { FOLLOW_UP_AT_OR_BELOW, ratingReasons, type RatingLevel } from '../../controller/domain/rating.ts';
-import { openSse } from '../sse.ts';
+import { openSse } from '../../http-common/sse.ts';
 import type { StreamSlots } from '../stream-slots.ts';
 
 const idSuffix = idSuffixSchema;

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Cabinet } from '../../controller/cabinet.ts';
 import { access, type StaffAuth } from '../auth.ts';
-import { openSse } from '../sse.ts';
+import { openSse } from '../../http-common/sse.ts';
 import type { StreamSlots } from '../stream-slots.ts';
 
 /** Health, the audit chain, and the live event stream (the same events as MQTT `…/events`). */

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Cabinet } from '../../controller/cabinet.ts';
-import { serveFavicon } from '../favicon.ts';
-import { pageHeaders } from '../page-headers.ts';
+import { serveFavicon } from '../../http-common/favicon.ts';
+import { pageHeaders } from '../../http-common/page-headers.ts';
 
 const page = (name: string) => readFileSync(new URL(`../pages/${name}`, import.meta.url), 'utf8');
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { TransportConfig as BridgeTransportConfig } from '../../firmware-bridge/transport.ts';
 
 // The one configuration file of a cabinet. Every field has a default so an empty file (or none) gives the
 // demo cabinet of the contract; environment variables override the file (see ./load.ts).
@@ -26,6 +27,8 @@ export const transportSchema = z.discriminatedUnion('kind', [tcpTransport, seria
   error: 'transport.kind is "tcp" (with host and port) or "serial" (with path)',
 });
 export type TransportConfig = z.infer<typeof transportSchema>;
+// The bridge opens what this schema describes: the two shapes must stay one.
+transportSchema satisfies z.ZodType<BridgeTransportConfig, unknown>;
 
 export const hardwareSchema = z.object({
   driver: z.literal('firmata', { error: 'the hardware driver is "firmata" (RS-485 lock boards come later)' }).default('firmata'),

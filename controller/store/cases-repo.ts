@@ -91,6 +91,11 @@ export class CasesRepo {
     return r && toItem(r);
   }
 
+  /** How many cases are in each state (for /metrics). */
+  countByState(): { state: CaseState; n: number }[] {
+    return this.db.prepare('SELECT state, count(*) AS n FROM cases GROUP BY state').all() as { state: CaseState; n: number }[];
+  }
+
   liveBarcodes(barcodes: readonly string[]): string[] {
     if (barcodes.length === 0) return [];
     const marks = barcodes.map(() => '?').join(',');

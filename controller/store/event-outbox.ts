@@ -45,4 +45,9 @@ export class EventOutbox {
   depth(): number {
     return (this.#depth.get() as { n: number }).n;
   }
+
+  /** The seq of the last event recorded (0 before the first): the count of events ever recorded. */
+  lastSeq(): number {
+    return (this.db.prepare('SELECT coalesce(max(seq), 0) AS s FROM events').get() as { s: number }).s;
+  }
 }

@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import type { TransportConfig } from '../../controller/config/schema.ts';
+import type { TransportConfig } from '../transport.ts';
 import { ListenerSet } from '../listeners.ts';
 import type { CabinetBoard, DoorEdge, DoorSensors, LinkLoss, LinkLossCause, LinkState, Listener, LockBank, PulseOptions, Unsubscribe } from '../ports.ts';
 import { backoffDelay, type BackoffOptions } from './backoff.ts';

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import firmataIo from 'firmata-io';
 import five from 'johnny-five';
 import { SerialPort } from 'serialport';
-import type { TransportConfig } from '../../controller/config/schema.ts';
+import type { TransportConfig } from '../transport.ts';
 import type { LinkLossCause } from '../ports.ts';
 
 // One connection to a Firmata board: the transport (TCP socket or serial port), firmata-io on it, and a

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { pino, type Logger } from 'pino';
-import type { TransportConfig } from '../../controller/config/schema.ts';
+import type { TransportConfig } from '../transport.ts';
 import { ListenerSet } from '../listeners.ts';
 import type { LinkState, Listener, Scanner, Unsubscribe } from '../ports.ts';
 import { LineFramer, type FramedLine, type LineRejectReason } from './line-framer.ts';
