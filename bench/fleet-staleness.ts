@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { startFleetMonitor } from '../admin-api/fleet/monitor.ts';
 import type { FleetFrame } from '../admin-api/fleet/fleet-changes.ts';
+import { accountUrl } from '../bin/broker-accounts.ts';
+import { FLEET_MONITOR_ACCOUNT } from '../bin/broker-acl.ts';
 import { startEmbeddedBroker } from '../bin/embedded-broker.ts';
 import { runFleet } from '../simulator/fleet.ts';
 import { percentile } from './stats.ts';
@@ -28,14 +31,17 @@ export interface FleetStaleness {
  */
 export async function measureFleetStaleness(cabinets = 1000, options: { eventsPerCabinetPerSecond?: number; warmupMs?: number; measureMs?: number } = {}): Promise<FleetStaleness> {
   const eps = options.eventsPerCabinetPerSecond ?? 1;
-  const broker = await startEmbeddedBroker(0);
-  const monitor = await startFleetMonitor({ mqttUrl: broker.url, port: 0, logger: pino({ level: 'silent' }) });
+  // The broker as `npm start` runs it (accounts and ACL): every cabinet logs in as its id, the monitor as itself.
+  const password = randomBytes(18).toString('base64url');
+  const ids = Array.from({ length: cabinets }, (_, i) => `BENCH-${String(i + 1).padStart(Math.max(4, String(cabinets).length), '0')}`);
+  const broker = await startEmbeddedBroker({ port: 0, accounts: new Map([...ids, FLEET_MONITOR_ACCOUNT].map((name) => [name, password])) });
+  const monitor = await startFleetMonitor({ mqttUrl: accountUrl(broker.url, FLEET_MONITOR_ACCOUNT, password), port: 0, logger: pino({ level: 'silent' }) });
   const abort = new AbortController();
   let fleet: Awaited<ReturnType<typeof runFleet>> | null = null;
   try {
     await monitor.ready();
     const t0 = performance.now();
-    fleet = await runFleet({ mqttUrl: broker.url, count: cabinets, prefix: 'BENCH', eventsPerSecond: 0 });
+    fleet = await runFleet({ mqttUrl: broker.url, count: cabinets, prefix: 'BENCH', eventsPerSecond: 0, cabinetPassword: () => password });
     while (monitor.state.summary().online < cabinets) await new Promise((r) => setTimeout(r, 5));
     const allOnlineMs = performance.now() - t0;
 

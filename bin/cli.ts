@@ -7,7 +7,8 @@ import { ConfigError, loadConfig } from '../controller/config/load.ts';
 import { AuditChain } from '../controller/store/audit-chain.ts';
 import { openDatabase } from '../controller/store/database.ts';
 import { newToken, roles, UsersRepo, type Role } from '../controller/store/users-repo.ts';
-import { onSignals, runController, runWholeCabinet, runSimulatorOnly } from './run.ts';
+import { runController, runWholeCabinet, runSimulatorOnly } from './run.ts';
+import { handleSignals, type Shutdown } from './shutdown.ts';
 
 const USAGE = `govlocker — the controller of a one-window pickup cabinet
 
@@ -15,9 +16,10 @@ usage:
   govlocker start [--config FILE]             simulator + controller + admin API (what npm start runs)
   govlocker controller --config FILE          controller + admin API against the hardware the config names
   govlocker simulate [--config FILE]          the simulator alone (Firmata over TCP, scanner, control API)
-  govlocker simulate --fleet N --mqtt URL [--rate EPS] [--prefix SIM] [--gap-every N]
+  govlocker simulate --fleet N --mqtt URL [--rate EPS] [--prefix SIM] [--gap-every N] [--cabinet-password P]
                                               N light cabinets on a broker (status, last will, events at
-                                              EPS per cabinet, default 1), for the fleet monitor
+                                              EPS per cabinet, default 1), for the fleet monitor; each logs
+                                              in as its id with P where the broker has per-cabinet accounts
   govlocker fleet --mqtt URL [--port 8095] [--host 127.0.0.1] [--keys DIR]
                                               central ops' fleet monitor: a live page of every cabinet on the
                                               broker; --keys holds <cabinetId>.key files to sign replays
@@ -30,7 +32,10 @@ usage:
   govlocker bench                             the benchmarks, one JSON object per line
 
 environment: GOVLOCKER_DATA_DIR, GOVLOCKER_API_PORT, GOVLOCKER_SIM_PORT, GOVLOCKER_FIRMATA_PORT,
-GOVLOCKER_SCANNER_PORT, GOVLOCKER_CABINET_ID, GOVLOCKER_ADMIN_TOKEN, GOVLOCKER_LOG_LEVEL (see README)`;
+GOVLOCKER_SCANNER_PORT, GOVLOCKER_CABINET_ID, GOVLOCKER_ADMIN_TOKEN, GOVLOCKER_LOG_LEVEL (see README)
+
+SIGINT (Ctrl-C) or SIGTERM stops any command in every state, starting and reconnecting included; a second one
+exits at once.`;
 
 function fail(message: string): never {
   process.stderr.write(`govlocker: ${message}\n`);
@@ -41,20 +46,28 @@ function dataDir(flag: string | undefined): string {
   return resolve(flag ?? process.env.GOVLOCKER_DATA_DIR ?? './data');
 }
 
+/** Commands that run until stopped, or wait on the network: they stop on SIGINT/SIGTERM in every state. */
+const LONG_RUNNING = new Set(['start', 'controller', 'simulate', 'fleet', 'cmd', 'bench']);
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  // Before anything starts: a signal while starting stops what has started so far. A one-shot command cut
+  // short exits with 128 + the signal's number, as a shell reports it; a service stopped by it exits 0.
+  const shutdown = command && LONG_RUNNING.has(command)
+    ? handleSignals({ name: `govlocker ${command}`, exitCode: command === 'cmd' || command === 'bench' ? 'interrupted' : 0 })
+    : null;
   try {
     switch (command) {
       case 'start':
       case 'controller':
       case 'simulate': {
-        if (command === 'simulate' && rest.some((a) => a === '--fleet' || a.startsWith('--fleet='))) return await simulateFleetCommand(rest);
+        if (command === 'simulate' && rest.some((a) => a === '--fleet' || a.startsWith('--fleet='))) return await simulateFleetCommand(rest, shutdown!);
         const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } }, strict: true });
         if (command === 'controller' && !values.config) fail('controller needs --config FILE (the hardware to drive); try "govlocker start" for the simulator');
         const config = loadConfig(values.config);
-        if (command === 'start') await runWholeCabinet(config);
-        else if (command === 'controller') await runController(config);
-        else await runSimulatorOnly(config);
+        if (command === 'start') await runWholeCabinet(config, shutdown!);
+        else if (command === 'controller') await runController(config, shutdown!);
+        else await runSimulatorOnly(config, shutdown!);
         return;
       }
       case 'users':
@@ -64,7 +77,7 @@ export async function main(argv: string[]): Promise<void> {
       case 'cmd':
         return await cmdCommand(rest);
       case 'fleet':
-        return await fleetCommand(rest);
+        return await fleetCommand(rest, shutdown!);
       case 'bench': {
         const { runBenchmarks } = await import('../bench/bench.ts');
         await runBenchmarks();
@@ -80,6 +93,10 @@ export async function main(argv: string[]): Promise<void> {
         fail(`unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (error) {
+    // A start cut short by a signal: the shutdown stops what had started and exits.
+    if (shutdown?.stopping) return await shutdown.exited();
+    // A start that failed: stop what had started (ports, broker connections), then say why.
+    await shutdown?.stopStarted();
     if (error instanceof ConfigError) {
       process.stderr.write(`govlocker: the configuration is not usable — ${error.message}\n`);
       process.exit(2);
@@ -163,45 +180,51 @@ function mqttUrlOf(flag: string | undefined, what: string): string {
   return url;
 }
 
-async function fleetCommand(args: string[]): Promise<void> {
+async function fleetCommand(args: string[], shutdown: Shutdown): Promise<void> {
   const { values } = parseArgs({ args, strict: true, options: { mqtt: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, keys: { type: 'string' } } });
   const mqttUrl = mqttUrlOf(values.mqtt, 'fleet');
   const { startFleetMonitor, DEFAULT_FLEET_PORT } = await import('../admin-api/fleet/monitor.ts');
   const { redactMqttUrl } = await import('../controller/mqtt/mqtt-link.ts');
+  const port = wholeNumber('--port', values.port, DEFAULT_FLEET_PORT, 0, 65535);
   let monitor;
   try {
-    monitor = await startFleetMonitor({ mqttUrl, port: wholeNumber('--port', values.port, DEFAULT_FLEET_PORT, 0, 65535), host: values.host, keysDir: values.keys });
+    monitor = await shutdown.track(startFleetMonitor({ mqttUrl, port, host: values.host, keysDir: values.keys }), (m) => m.stop());
   } catch (error) {
+    if (shutdown.stopping) return await shutdown.exited();
     fail((error as Error).message);
   }
   process.stdout.write(`\n  fleet monitor  ${monitor.url}\n  broker         ${redactMqttUrl(mqttUrl)} (govlocker/v1/+/status, …/events)\n  replays        ${values.keys ? `signed with the keys in ${values.keys}` : 'off (no --keys DIR)'}\n\n`);
   monitor.ready(5000).catch((error: Error) => process.stderr.write(`govlocker fleet: ${error.message}; still trying\n`));
-  const running = monitor;
-  onSignals(() => running.stop());
 }
 
-async function simulateFleetCommand(args: string[]): Promise<void> {
+async function simulateFleetCommand(args: string[], shutdown: Shutdown): Promise<void> {
   const { values } = parseArgs({
     args, strict: true,
-    options: { fleet: { type: 'string' }, mqtt: { type: 'string' }, rate: { type: 'string' }, prefix: { type: 'string' }, 'gap-every': { type: 'string' } },
+    options: { fleet: { type: 'string' }, mqtt: { type: 'string' }, rate: { type: 'string' }, prefix: { type: 'string' }, 'gap-every': { type: 'string' }, 'cabinet-password': { type: 'string' } },
   });
   const count = wholeNumber('--fleet', values.fleet, 0, 1, 9999);
   const mqttUrl = mqttUrlOf(values.mqtt, 'simulate --fleet');
   const rate = values.rate === undefined ? 1 : Number(values.rate);
   if (!(rate >= 0) || !Number.isFinite(rate)) fail(`--rate is events per second per cabinet (0 or more, e.g. 0.5), not "${values.rate}"`);
   const gapEvery = values['gap-every'] === undefined ? undefined : wholeNumber('--gap-every', values['gap-every'], 0, 1, 1_000_000);
+  const password = values['cabinet-password'];
+  if (password === '') fail('--cabinet-password is the password every simulated cabinet logs in with (user name = its id)');
   const { runFleet } = await import('../simulator/fleet.ts');
   const { redactMqttUrl } = await import('../controller/mqtt/mqtt-link.ts');
+  const say = (message: string) => process.stderr.write(`govlocker simulate: ${message}\n`);
   let fleet;
   try {
-    fleet = await runFleet({ mqttUrl, count, prefix: values.prefix, eventsPerSecond: rate, gapEvery });
+    fleet = await shutdown.track(runFleet({
+      mqttUrl, count, prefix: values.prefix, eventsPerSecond: rate, gapEvery,
+      cabinetPassword: password === undefined ? undefined : () => password,
+      signal: shutdown.signal, onNotice: say,
+    }), (f) => f.stop());
   } catch (error) {
+    if (shutdown.stopping) return await shutdown.exited();
     fail((error as Error).message);
   }
   const ids = fleet.cabinets.map((c) => c.id);
   process.stdout.write(`\n  simulated fleet  ${count} cabinets (${ids[0]} … ${ids.at(-1)}) on ${redactMqttUrl(mqttUrl)}\n  events           ${rate} per second per cabinet${gapEvery ? `, one seq skipped every ${gapEvery}` : ''}\n\n`);
-  const running = fleet;
-  onSignals(() => running.stop());
 }
 
 function auditCommand(args: string[]): void {

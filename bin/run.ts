@@ -6,7 +6,10 @@ import { redactMqttUrl } from '../controller/mqtt/mqtt-link.ts';
 import { createLogger } from '../controller/logging.ts';
 import type { Clock } from '../controller/store/store.ts';
 import { startSimulator, type RunningSimulator } from '../simulator/simulator.ts';
+import { accountUrl, loadOrCreateBrokerAccounts, type BrokerAccounts } from './broker-accounts.ts';
+import { FLEET_MONITOR_ACCOUNT, OPS_ACCOUNT, SMS_GATEWAY_ACCOUNT } from './broker-acl.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
+import type { Shutdown } from './shutdown.ts';
 
 const envPort = (name: string, fallback: number): number => {
   const text = process.env[name];
@@ -45,22 +48,6 @@ export async function startController(config: CabinetConfig, options: { adminTok
   };
 }
 
-/** Ctrl-C (or SIGTERM) stops in order, once, then exits. */
-export function onSignals(stop: () => Promise<void>): void {
-  let stopping = false;
-  const handler = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`\n${signal}: stopping…\n`);
-    stop().then(() => process.exit(0), (error) => {
-      process.stderr.write(`stop failed: ${String(error)}\n`);
-      process.exit(1);
-    });
-  };
-  process.on('SIGINT', () => handler('SIGINT'));
-  process.on('SIGTERM', () => handler('SIGTERM'));
-}
-
 function banner(lines: [string, string][]): void {
   const width = Math.max(...lines.map(([k]) => k.length));
   process.stdout.write('\n' + lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n') + '\n\n');
@@ -73,39 +60,35 @@ function printToken(cabinet: Cabinet): void {
 }
 
 /** `npm start`: the simulator, then the controller wired to it over real Firmata/TCP and the scanner's TCP line. */
-export async function runWholeCabinet(config: CabinetConfig): Promise<void> {
-  const sim: RunningSimulator = await startSimulator({
+export async function runWholeCabinet(config: CabinetConfig, shutdown: Shutdown): Promise<void> {
+  const sim: RunningSimulator = await shutdown.track(startSimulator({
     compartments: config.compartments,
     controlPort: envPort('GOVLOCKER_SIM_PORT', 8090),
     firmataPort: config.hardware.transport.kind === 'tcp' ? config.hardware.transport.port : 3030,
     scannerPort: config.scanner?.transport.kind === 'tcp' ? config.scanner.transport.port : 3031,
     scannerPortFallback: !process.env.GOVLOCKER_SCANNER_PORT,
-  });
-  // Without MQTT_URL the demo runs its own broker, so the ops side can be tried too.
+  }), (s) => s.stop());
+  // Without MQTT_URL the demo runs its own broker, so the ops side can be tried too: with the accounts and ACL
+  // of central ops' Mosquitto, the cabinet logging in as its id.
   let broker: EmbeddedBroker | null = null;
+  let accounts: BrokerAccounts | null = null;
   if (!config.mqtt) {
-    try {
-      broker = await startEmbeddedBroker(envPort('GOVLOCKER_MQTT_PORT', 1883));
-    } catch (error) {
-      await sim.stop();
-      throw error;
-    }
+    accounts = loadOrCreateBrokerAccounts(config.dataDir, config.cabinetId);
+    broker = await shutdown.track(startEmbeddedBroker({
+      port: envPort('GOVLOCKER_MQTT_PORT', 1883),
+      accounts: accounts.passwords,
+      logger: createLogger().child({ part: 'embedded-broker' }),
+    }), (b) => b.stop());
   }
   const wired: CabinetConfig = {
     ...config,
-    mqtt: config.mqtt ?? mqttSchema.parse({ url: broker!.url }),
+    mqtt: config.mqtt ?? mqttSchema.parse({ url: broker!.url, username: config.cabinetId, password: accounts!.passwords.get(config.cabinetId) }),
     hardware: { ...config.hardware, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.firmata } },
     scanner: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.scanner } },
   };
-  let controller: RunningController;
-  try {
-    controller = await startController(wired);
-  } catch (error) {
-    await broker?.stop();
-    await sim.stop();
-    throw error;
-  }
+  const controller = await shutdown.track(startController(wired), (c) => c.stop());
   const api = `http://127.0.0.1:${controller.apiPort}`;
+  const login = (account: string) => accountUrl(broker!.url, account, accounts!.passwords.get(account)!);
   banner([
     ['govlocker', `cabinet ${config.cabinetId}, ${config.compartments.length} compartments, data in ${config.dataDir}`],
     ['kiosk', `${api}/kiosk`],
@@ -116,18 +99,19 @@ export async function runWholeCabinet(config: CabinetConfig): Promise<void> {
     ['Firmata (TCP)', `127.0.0.1:${sim.ports.firmata}  board ${controller.cabinet.board.link}`],
     ['scanner (TCP)', `127.0.0.1:${sim.ports.scanner}`],
     ['MQTT', broker ? `${broker.url} (embedded broker: MQTT_URL was not set), topics govlocker/v1/${config.cabinetId}/#` : `${redactMqttUrl(config.mqtt!.url)}, topics govlocker/v1/${config.cabinetId}/#`],
+    ...(broker && accounts ? [
+      ['MQTT ops', `${login(OPS_ACCOUNT)}  (govlocker cmd --mqtt …: commands; status, events, replies)`],
+      ['MQTT fleet monitor', `${login(FLEET_MONITOR_ACCOUNT)}  (govlocker fleet --mqtt …)`],
+      ['MQTT SMS gateway', `${login(SMS_GATEWAY_ACCOUNT)}  (reads …/notify only)`],
+      ['MQTT accounts', `${accounts.file} (mode 0600; the cabinet logs in as ${config.cabinetId}; anonymous clients are refused)`],
+    ] satisfies [string, string][] : []),
     ['command key', `${config.mqtt?.commandKeyFile ?? `${config.dataDir}/command.key`} (ops sign commands with it: govlocker cmd)`],
   ]);
   printToken(controller.cabinet);
-  onSignals(async () => {
-    await controller.stop();
-    await broker?.stop();
-    await sim.stop();
-  });
 }
 
-export async function runController(config: CabinetConfig): Promise<void> {
-  const controller = await startController(config);
+export async function runController(config: CabinetConfig, shutdown: Shutdown): Promise<void> {
+  const controller = await shutdown.track(startController(config), (c) => c.stop());
   const api = `http://127.0.0.1:${controller.apiPort}`;
   banner([
     ['govlocker', `controller for cabinet ${config.cabinetId}`],
@@ -139,22 +123,20 @@ export async function runController(config: CabinetConfig): Promise<void> {
     ['MQTT', config.mqtt ? redactMqttUrl(config.mqtt.url) : 'disabled (no MQTT_URL)'],
   ]);
   printToken(controller.cabinet);
-  onSignals(() => controller.stop());
 }
 
-export async function runSimulatorOnly(config: CabinetConfig): Promise<void> {
-  const sim = await startSimulator({
+export async function runSimulatorOnly(config: CabinetConfig, shutdown: Shutdown): Promise<void> {
+  const sim = await shutdown.track(startSimulator({
     compartments: config.compartments,
     controlPort: envPort('GOVLOCKER_SIM_PORT', 8090),
     firmataPort: config.hardware.transport.kind === 'tcp' ? config.hardware.transport.port : 3030,
     scannerPort: config.scanner?.transport.kind === 'tcp' ? config.scanner.transport.port : 3031,
     scannerPortFallback: !process.env.GOVLOCKER_SCANNER_PORT,
-  });
+  }), (s) => s.stop());
   banner([
     ['govlocker simulator', `${config.compartments.length} compartments`],
     ['control API and page', `http://127.0.0.1:${sim.ports.control}/`],
     ['Firmata (TCP)', `127.0.0.1:${sim.ports.firmata}`],
     ['scanner (TCP)', `127.0.0.1:${sim.ports.scanner}`],
   ]);
-  onSignals(() => sim.stop());
 }

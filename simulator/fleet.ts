@@ -1,4 +1,6 @@
+import { setMaxListeners } from 'node:events';
 import { SimulatedCabinet, type SimulatedEvent } from './fleet-cabinet.ts';
+import type { BackoffBounds } from './reconnect-backoff.ts';
 
 export interface FleetOptions {
   readonly mqttUrl: string;
@@ -16,6 +18,13 @@ export interface FleetOptions {
   /** Told of every event the fleet's own pace published, once the broker has it (not of `publishEvent` calls). */
   readonly onEvent?: (cabinet: SimulatedCabinet, event: SimulatedEvent) => void;
   readonly random?: () => number;
+  /** Each cabinet logs in with user name = its id and this password (a broker with the per-cabinet ACL). */
+  readonly cabinetPassword?: (cabinetId: string) => string;
+  /** Aborting gives the start up: the cabinets connected so far stop (saying offline) and runFleet rejects. */
+  readonly signal?: AbortSignal;
+  /** A line for the person running the fleet: the broker cannot be reached, or how many cabinets are connected. */
+  readonly onNotice?: (message: string) => void;
+  readonly backoff?: BackoffBounds;
 }
 
 export interface RunningFleet {
@@ -31,6 +40,7 @@ export interface RunningFleet {
 
 const PREFIX = /^[A-Za-z0-9][A-Za-z0-9_-]{0,25}$/;
 const TICK_MS = 20;
+const CONNECTED_REPORT_MS = 5000;
 
 /**
  * `govlocker simulate --fleet N`: N light cabinets against a broker, for the fleet monitor's tests and
@@ -44,24 +54,56 @@ export async function runFleet(o: FleetOptions): Promise<RunningFleet> {
   const eps = o.eventsPerSecond ?? 1;
   const random = o.random ?? Math.random;
   const width = Math.max(4, String(o.count).length);
-  const cabinets = Array.from({ length: o.count }, (_, i) => new SimulatedCabinet({ mqttUrl: o.mqttUrl, cabinetId: `${prefix}-${String(i + 1).padStart(width, '0')}`, firstSeq: o.firstSeq }));
+  let unreachableSaid = false;
+  const cabinets = Array.from({ length: o.count }, (_, i) => {
+    const cabinetId = `${prefix}-${String(i + 1).padStart(width, '0')}`;
+    return new SimulatedCabinet({
+      mqttUrl: o.mqttUrl, cabinetId, firstSeq: o.firstSeq, password: o.cabinetPassword?.(cabinetId), backoff: o.backoff, random,
+      onConnectionProblem: (_cabinet, error) => {
+        if (unreachableSaid) return;
+        unreachableSaid = true;
+        o.onNotice?.(`cannot reach the broker (${error.message}); each cabinet retries with backoff`);
+      },
+    });
+  });
   const byId = new Map(cabinets.map((c) => [c.id, c]));
 
+  // At most `connectConcurrency` connects in flight: a thousand cabinets start in waves, not as a thousand
+  // sockets at once. The first refusal or the caller's signal ends the start for every worker.
+  const giveUp = new AbortController();
+  setMaxListeners(0, giveUp.signal); // one listener per connect in flight, by design
+  const onAbort = () => giveUp.abort(o.signal!.reason);
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  if (o.signal?.aborted) onAbort();
   const started: SimulatedCabinet[] = [];
-  try {
-    let next = 0;
-    const worker = async () => {
-      while (next < cabinets.length) {
-        const cabinet = cabinets[next++]!;
-        started.push(cabinet);
-        await cabinet.connect();
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(o.connectConcurrency ?? 50, cabinets.length) }, worker));
-  } catch (error) {
-    await Promise.all(started.map((c) => c.stop()));
+  let next = 0;
+  const worker = async () => {
+    while (next < cabinets.length && !giveUp.signal.aborted) {
+      const cabinet = cabinets[next++]!;
+      started.push(cabinet);
+      await cabinet.connect({ signal: giveUp.signal });
+    }
+  };
+  const workers = await Promise.allSettled(Array.from({ length: Math.min(o.connectConcurrency ?? 50, cabinets.length) }, () => worker().catch((error: unknown) => {
+    giveUp.abort(error);
     throw error;
+  })));
+  o.signal?.removeEventListener('abort', onAbort);
+  if (giveUp.signal.aborted) {
+    await Promise.all(started.map((c) => c.stop()));
+    const failure = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    throw o.signal?.aborted ? o.signal.reason : failure?.reason ?? giveUp.signal.reason;
   }
+
+  // After the start, a line whenever the number of connected cabinets has changed (the broker went or came back).
+  let lastConnected = cabinets.length;
+  const reporter = o.onNotice ? setInterval(() => {
+    const connected = cabinets.reduce((n, c) => n + (c.connected ? 1 : 0), 0);
+    if (connected === lastConnected) return;
+    lastConnected = connected;
+    o.onNotice!(connected === cabinets.length ? `all ${connected} cabinets connected` : `${connected} of ${cabinets.length} cabinets connected; the others retry with backoff`);
+  }, CONNECTED_REPORT_MS) : null;
+  reporter?.unref();
 
   let published = 0;
   let ticker: NodeJS.Timeout | null = null;
@@ -101,6 +143,7 @@ export async function runFleet(o: FleetOptions): Promise<RunningFleet> {
     setRate,
     async stop() {
       setRate(0);
+      if (reporter) clearInterval(reporter);
       await Promise.all(cabinets.map((c) => c.stop()));
     },
   };

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseBody, ID_SUFFIX, until } from '../support/cabinet-harness.ts';
-import { call, freePorts, killAllChildren, printedAdminToken, runGovlocker, startCabinet, type Exit, type StartedCabinet } from '../support/govlocker-process.ts';
+import { call, freePorts, killAllChildren, printedAdminToken, runGovlocker, spawnGovlocker, startCabinet, type Exit, type StartedCabinet } from '../support/govlocker-process.ts';
 
 // The `govlocker` command run as a user runs it: real child processes, real ports (all picked freely and read
 // back from the banner), a real data directory. One cabinet (`first`) is followed from its first start to its
@@ -194,7 +194,7 @@ describe('one cabinet from its first start to its restart (govlocker start)', ()
     const stored = ['govlocker.db', 'govlocker.db-wal'].map((f) => readFileSync(join(firstDir, f)).toString('latin1')).join('');
     expect(stored).toContain('CLI-CASE-1');
     expect(stored).toContain('138****8000');
-    expect(personalDataAtRest(firstDir)).toEqual({ 'govlocker.db': [], 'govlocker.db-wal': [], 'govlocker.db-shm': [], 'govlocker.key': [], 'command.key': [] });
+    expect(personalDataAtRest(firstDir)).toEqual({ 'govlocker.db': [], 'govlocker.db-wal': [], 'govlocker.db-shm': [], 'govlocker.key': [], 'command.key': [], 'mqtt-accounts.json': [] });
     expect(personalDataIn(first.output())).toEqual([]);
     // The audit chain checks out while the cabinet runs.
     const verify = await runGovlocker(['audit', 'verify', '--data', firstDir]);
@@ -206,7 +206,7 @@ describe('one cabinet from its first start to its restart (govlocker start)', ()
     const exit = await first.interrupt(5000);
     expect(exit).toMatchObject({ code: 0, signal: null });
     expect(exit.ms).toBeLessThan(5000);
-    expect(first.stdout()).toContain('SIGINT: stopping');
+    expect(first.stderr()).toContain('govlocker start: SIGINT: stopping');
     expect(await listening(Number(new URL(first.banner.api).port))).toBe(false);
     expect(await listening(first.banner.firmataPort)).toBe(false);
 
@@ -261,15 +261,29 @@ describe('one cabinet from its first start to its restart (govlocker start)', ()
 });
 
 describe('GOVLOCKER_ADMIN_TOKEN on a first start', () => {
-  it('makes that token the admin token and prints none', async () => {
+  it('makes that token the admin token and prints none; SIGTERM (systemd, docker stop) stops it cleanly', async () => {
     const api = chosen.banner.api;
     expect((await call(`${api}/audit/verify`, { token: CHOSEN_ADMIN_TOKEN })).json).toMatchObject({ ok: true });
     expect((await call(`${api}/compartments/A02/disable`, { token: CHOSEN_ADMIN_TOKEN, body: { reason: 'admin may' } })).status).toBe(200);
-    const exit = await chosen.interrupt(5000);
+    const exit = await chosen.terminate('SIGTERM', 5000);
     expect(exit.code).toBe(0);
+    expect(chosen.stderr()).toContain('govlocker start: SIGTERM: stopping');
     expect(printedAdminToken(chosen.output())).toBeNull();
     expect(chosen.output()).not.toMatch(/First start|glk_/);
     expect(chosen.output()).not.toContain(CHOSEN_ADMIN_TOKEN);
+  });
+});
+
+describe('govlocker start stopped while it is still starting', () => {
+  it('exits promptly on SIGTERM with what had started stopped', async () => {
+    const dataDir = tempDir('starting');
+    const p = spawnGovlocker(['start'], { ...freePorts, GOVLOCKER_DATA_DIR: dataDir });
+    // The broker's logins are made after the simulator is up and before the controller starts.
+    await until(() => readdirSync(dataDir).includes('mqtt-accounts.json'), 10_000, 'the start under way');
+    const exit = await p.terminate('SIGTERM', 5000);
+    expect(exit, p.output()).toMatchObject({ code: 0, signal: null });
+    expect(exit.ms).toBeLessThan(4000);
+    expect(p.stderr()).toContain('govlocker start: SIGTERM: stopping');
   });
 });
 

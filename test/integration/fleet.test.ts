@@ -6,19 +6,32 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleetMonitor, type RunningFleetMonitor } from '../../admin-api/fleet/monitor.ts';
 import type { CabinetView, FleetSummary } from '../../admin-api/fleet/fleet-state.ts';
+import { accountUrl } from '../../bin/broker-accounts.ts';
+import { FLEET_MONITOR_ACCOUNT } from '../../bin/broker-acl.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../bin/embedded-broker.ts';
 import { createLogger } from '../../controller/logging.ts';
 import { verifyCommand } from '../../controller/mqtt/command-auth.ts';
+import { RefusalSummaries, type RefusalSummary } from '../../controller/mqtt/command-refusals.ts';
 import { runFleet, type RunningFleet } from '../../simulator/fleet.ts';
 import { until } from '../support/cabinet-harness.ts';
 import { killAllChildren, runGovlocker, spawnGovlocker } from '../support/govlocker-process.ts';
 import { openSseStream } from '../support/sse-reader.ts';
 
-// The fleet monitor as central ops run it: a real broker (the embedded Aedes, on a free port), simulated
-// cabinets that speak the contract's MQTT, and the monitor's HTTP API and page over real HTTP.
+// The fleet monitor as central ops run it: a real broker (the embedded Aedes, on a free port, with its accounts
+// and ACL), simulated cabinets that speak the contract's MQTT, each logging in as its id, and the monitor's HTTP
+// API and page over real HTTP, logging in as the fleet monitor.
 
 const logger = createLogger({ level: 'silent' });
+const CABINET_PASSWORD = randomBytes(18).toString('base64url');
+const MONITOR_PASSWORD = randomBytes(18).toString('base64url');
+const ACCOUNTS = new Map([
+  ...['IT-0001', 'IT-0002', 'IT-0003', 'CLI-0001', 'CLI-0002'].map((id) => [id, CABINET_PASSWORD] as const),
+  [FLEET_MONITOR_ACCOUNT, MONITOR_PASSWORD] as const,
+]);
+/** A client standing in for cabinet `id`: its own login. */
+const asCabinet = (id: string, clientId: string) => mqtt.connectAsync(broker.url, { clientId, protocolVersion: 4, username: id, password: CABINET_PASSWORD });
 let broker: EmbeddedBroker;
+let monitorUrl: string;
 let monitor: RunningFleetMonitor;
 let fleet: RunningFleet;
 const dirs: string[] = [];
@@ -40,8 +53,8 @@ async function withKeyedMonitor(cabinetId: string, command: string, test: (o: { 
   dirs.push(keys);
   const key = randomBytes(32);
   writeFileSync(join(keys, `${cabinetId}.key`), key.toString('hex') + '\n', { mode: 0o600 });
-  const keyed = await startFleetMonitor({ mqttUrl: broker.url, port: 0, logger, keysDir: keys });
-  const cabinetSide = await mqtt.connectAsync(broker.url, { clientId: `${cabinetId.toLowerCase()}-${command}`, protocolVersion: 4 });
+  const keyed = await startFleetMonitor({ mqttUrl: monitorUrl, port: 0, logger, keysDir: keys });
+  const cabinetSide = await asCabinet(cabinetId, `${cabinetId.toLowerCase()}-${command}`);
   try {
     await keyed.ready();
     await until(() => keyed.state.get(cabinetId)?.online, 3000, `the keyed monitor sees ${cabinetId}`);
@@ -55,10 +68,11 @@ async function withKeyedMonitor(cabinetId: string, command: string, test: (o: { 
 }
 
 beforeAll(async () => {
-  broker = await startEmbeddedBroker(0);
-  monitor = await startFleetMonitor({ mqttUrl: broker.url, port: 0, logger });
+  broker = await startEmbeddedBroker({ port: 0, accounts: ACCOUNTS });
+  monitorUrl = accountUrl(broker.url, FLEET_MONITOR_ACCOUNT, MONITOR_PASSWORD);
+  monitor = await startFleetMonitor({ mqttUrl: monitorUrl, port: 0, logger });
   await monitor.ready();
-  fleet = await runFleet({ mqttUrl: broker.url, count: 3, prefix: 'IT', eventsPerSecond: 0 });
+  fleet = await runFleet({ mqttUrl: broker.url, count: 3, prefix: 'IT', eventsPerSecond: 0, cabinetPassword: () => CABINET_PASSWORD });
 });
 
 afterAll(async () => {
@@ -129,6 +143,24 @@ describe('the fleet monitor', () => {
     expect(html).toContain('/api/stream');
   });
 
+  it('shows a span of refused commands as one alarm that says how many', async () => {
+    // The summary exactly as a cabinet writes it after a flood of badly signed commands.
+    const written: RefusalSummary[] = [];
+    const summaries = new RefusalSummaries({ write: (s) => written.push(s), now: Date.now, onWriteError: (e) => { throw e; } });
+    const error = 'malformed: issuedAt: an ISO 8601 time, e.g. "2026-11-23T10:00:00Z"; expiresAt: an ISO 8601 time, e.g. "2026-11-23T10:00:00Z"; cmd: required: the command\'s name, signed with it; must equal the topic\'s name; sig: sig is the hex HMAC-SHA256 of the canonical JSON without sig';
+    for (let i = 0; i < 2000; i++) summaries.refuse({ name: 'open', error, requestId: `flood-${String(i).padStart(6, '0')}` });
+    summaries.stop();
+    expect(written.map((w) => w.count)).toEqual([1, 1999]);
+    const refused = await fleet.cabinet('IT-0001')!.publishEvent('cmd.refused', { ...written[1]! });
+    const view = await until(async () => {
+      const c = await cabinet('IT-0001');
+      return c?.alarms.some((a) => a.seq === refused.seq) ? c : null;
+    }, 3000, 'the refused commands as an alarm');
+    expect(view.alarms.find((a) => a.seq === refused.seq)).toMatchObject({ type: 'cmd.refused', data: { count: 1999, sample: { name: 'open', error, requestId: 'flood-000001' } } });
+    const ack = await api<{ cabinet: CabinetView }>(`/api/alarms/IT-0001/${refused.seq}/ack`, postJson({}));
+    expect(ack.status).toBe(200);
+  });
+
   it('refuses a replay with 409 and says why when it holds no command keys', async () => {
     const r = await api<{ error: string }>('/api/cabinets/IT-0002/replay', postJson({ fromSeq: 3 }));
     expect(r.status).toBe(409);
@@ -160,7 +192,7 @@ describe('the fleet monitor', () => {
       expect(replay.detail).toBe('sending seq 3–4 again');
       // The cabinet sends seq 3 and 4 again: at the first monitor (which saw the gap) 3 closes it and 4 is a repeat.
       const sim = fleet.cabinet('IT-0002')!;
-      const client = await mqtt.connectAsync(broker.url, { clientId: 'it-0002-replay', protocolVersion: 4 });
+      const client = await asCabinet('IT-0002', 'it-0002-replay');
       for (const seq of [3, 4]) await client.publishAsync(sim.topics.events, JSON.stringify({ seq, bootId: sim.bootId, id: `r-${seq}`, ts: new Date().toISOString(), type: 'door.opened', data: {} }), { qos: 1 });
       await client.endAsync();
       const filled = await until(() => (monitor.state.get('IT-0002')?.duplicates === 1 ? monitor.state.get('IT-0002') : null), 3000, 'the replayed events');
@@ -186,8 +218,8 @@ describe('the fleet monitor', () => {
 describe('govlocker fleet and govlocker simulate --fleet', () => {
   it('the monitor prints its URL and shows a fleet simulated from the command line; Ctrl-C stops both, the fleet saying offline', async () => {
     const env = { GOVLOCKER_LOG_LEVEL: 'warn' };
-    const monitorProcess = spawnGovlocker(['fleet', '--mqtt', broker.url, '--port', '0'], env);
-    const simProcess = spawnGovlocker(['simulate', '--fleet', '2', '--mqtt', broker.url, '--rate', '5', '--prefix', 'CLI'], env);
+    const monitorProcess = spawnGovlocker(['fleet', '--mqtt', monitorUrl, '--port', '0'], env);
+    const simProcess = spawnGovlocker(['simulate', '--fleet', '2', '--mqtt', broker.url, '--rate', '5', '--prefix', 'CLI', '--cabinet-password', CABINET_PASSWORD], env);
     const url = await until(() => /fleet monitor\s+(http:\/\/\S+)/.exec(monitorProcess.stdout())?.[1], 10_000, 'the printed URL');
     const list = async () => ((await (await fetch(new URL('/api/cabinets', url))).json()) as { cabinets: CabinetView[] }).cabinets.filter((c) => c.id.startsWith('CLI-'));
     const shown = await until(async () => {

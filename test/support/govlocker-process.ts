@@ -55,6 +55,8 @@ export interface GovlockerProcess {
   readonly exited: Promise<Exit>;
   /** Ctrl-C: SIGINT to the process group; resolves with the exit and how long it took. */
   interrupt(timeoutMs?: number): Promise<Exit & { ms: number }>;
+  /** `signal` to the process group (SIGTERM: what systemd, docker stop or kill send); the exit and how long it took. */
+  terminate(signal: 'SIGINT' | 'SIGTERM', timeoutMs?: number): Promise<Exit & { ms: number }>;
 }
 
 export function spawnGovlocker(args: string[], env: Record<string, string>): GovlockerProcess {
@@ -70,17 +72,19 @@ export function spawnGovlocker(args: string[], env: Record<string, string>): Gov
       resolve({ code, signal });
     });
   });
+  const terminate = async (signal: 'SIGINT' | 'SIGTERM', timeoutMs = 5000) => {
+    const t0 = Date.now();
+    process.kill(-child.pid!, signal);
+    const exit = await within(exited, timeoutMs, () => new Error(`govlocker did not stop within ${timeoutMs} ms of ${signal}; output:\n${all}`));
+    return { ...exit, ms: Date.now() - t0 };
+  };
   return {
     child, exited,
     output: () => all,
     stdout: () => out,
     stderr: () => err,
-    async interrupt(timeoutMs = 5000) {
-      const t0 = Date.now();
-      process.kill(-child.pid!, 'SIGINT');
-      const exit = await within(exited, timeoutMs, () => new Error(`govlocker did not stop within ${timeoutMs} ms of SIGINT; output:\n${all}`));
-      return { ...exit, ms: Date.now() - t0 };
-    },
+    interrupt: (timeoutMs = 5000) => terminate('SIGINT', timeoutMs),
+    terminate,
   };
 }
 
