@@ -20,6 +20,8 @@ export class OutboxDrainer {
   #inflight = 0;
   #generation = 0;
   #pumping = false;
+  #stopped = false;
+  #offConnected: (() => void) | null = null;
   #acked: number[] = [];
   #flushTimer: NodeJS.Timeout | null = null;
   #pruneTimer: NodeJS.Timeout | null = null;
@@ -37,13 +39,18 @@ export class OutboxDrainer {
   }
 
   start(): void {
-    this.link.onConnected(() => this.restart());
+    this.#stopped = false;
+    this.#offConnected = this.link.onConnected(() => this.restart());
     this.#pruneTimer = setInterval(() => this.prune(), 3_600_000);
     this.#pruneTimer.unref();
     this.prune();
   }
 
   stop(): void {
+    // A connect may still arrive while the link closes; after stop the database may be closed too.
+    this.#stopped = true;
+    this.#offConnected?.();
+    this.#offConnected = null;
     this.#generation++;
     this.flush();
     if (this.#pruneTimer) clearInterval(this.#pruneTimer);
@@ -57,6 +64,7 @@ export class OutboxDrainer {
 
   /** A new connection: send again from the first row the broker has not acknowledged. */
   restart(): void {
+    if (this.#stopped) return;
     this.flush();
     this.#generation++;
     this.#cursor = 0;
@@ -65,7 +73,7 @@ export class OutboxDrainer {
   }
 
   async #pump(): Promise<void> {
-    if (this.#pumping) return;
+    if (this.#pumping || this.#stopped) return;
     this.#pumping = true;
     try {
       const generation = this.#generation;

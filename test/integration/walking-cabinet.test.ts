@@ -64,12 +64,16 @@ describe('the walking cabinet over real Firmata/TCP', () => {
     expect(door(compartment!).latchPulses).toBe(4);
     await until(async () => (await h.call('GET', '/api/v1/cases/BY2026112300017')).json.state === 'picking-up');
 
-    // The credential is spent once the door is seen open: the same code no longer opens anything.
+    // The credential is spent once the door is seen open: the same code opens nothing more. While the applicant
+    // is still at the open door a second tap is "in progress" (not a failed attempt); once collected, invalid.
     const again = await h.call('POST', '/api/v1/kiosk/pickup', { code: n.json.code, idSuffix: ID_SUFFIX }, null);
-    expect(again.json).toMatchObject({ result: 'denied', reason: 'invalid' });
+    expect(again.json).toMatchObject({ result: 'denied', reason: 'in-progress' });
 
     h.sim.model.close(compartment!, { occupied: false });
     await until(async () => (await h.call('GET', '/api/v1/cases/BY2026112300017')).json.state === 'collected', 3000, 'collected');
+    const afterwards = await h.call('POST', '/api/v1/kiosk/pickup', { code: n.json.code, idSuffix: ID_SUFFIX }, null);
+    expect(afterwards.json).toMatchObject({ result: 'denied', reason: 'invalid' });
+    expect(door(compartment!).latchPulses).toBe(4);
     const after = await h.call('GET', '/api/v1/compartments');
     expect(after.json.find((x: { id: string }) => x.id === compartment)).toMatchObject({ state: 'empty', caseNo: null });
     await until(() => !door(compartment!).relay, 1000, 'relay off after the pulse');
