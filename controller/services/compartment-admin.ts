@@ -83,6 +83,8 @@ export class CompartmentAdminService implements OpenHandlers {
       ctx.event('compartment.enabled', { compartment: id, was: c.service, by: actor });
       ctx.audit(actor, 'compartment.enabled', { compartment: id, was: c.service });
     });
+    // A switch that was not believed (chatter, stuck) is read afresh now, not at its next edge.
+    this.doors.readSwitch(id);
     return this.list().find((c) => c.id === id)!;
   }
 
