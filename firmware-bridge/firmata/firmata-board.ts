@@ -35,6 +35,8 @@ interface Connection {
   readonly link: FirmataLink;
   readonly relays: ReadonlyMap<number, J5Relay>;
   readonly heartbeat: NodeJS.Timeout;
+  /** performance.now() of the last heartbeat tick, to notice ticks that came late because this process stalled. */
+  lastBeatAt: number;
 }
 
 /**
@@ -312,7 +314,7 @@ export class FirmataBoard implements CabinetBoard {
   }
 
   #online(link: FirmataLink, relays: Map<number, J5Relay>, levels: Map<number, boolean>): void {
-    const connection: Connection = { link, relays, heartbeat: setInterval(() => this.#beat(connection), this.#heartbeat.intervalMs) };
+    const connection: Connection = { link, relays, heartbeat: setInterval(() => this.#beat(connection), this.#heartbeat.intervalMs), lastBeatAt: performance.now() };
     this.#connection = connection;
     this.#attempt = 0;
     this.#lastFailure = '';
@@ -325,7 +327,13 @@ export class FirmataBoard implements CabinetBoard {
   }
 
   #beat(connection: Connection): void {
-    const silentMs = performance.now() - connection.link.lastHeardAt;
+    const now = performance.now();
+    const lateMs = now - connection.lastBeatAt - this.#heartbeat.intervalMs;
+    connection.lastBeatAt = now;
+    // A tick a whole interval late means this process was stalled (GC, a slow disk, an overloaded PC): the
+    // board's answers may be waiting unread in the socket, since timers run before I/O. Judge on the next tick.
+    if (lateMs > this.#heartbeat.intervalMs) return connection.link.ping();
+    const silentMs = now - connection.link.lastHeardAt;
     if (silentMs > this.#heartbeat.timeoutMs) this.#lose(connection, `the board stopped answering (silent for ${Math.round(silentMs)} ms)`, 'no-answer');
     else connection.link.ping();
   }

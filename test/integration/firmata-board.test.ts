@@ -195,6 +195,20 @@ describe('FirmataBoard over TCP', () => {
     await waitFor(() => b.link === 'ok', 2000, 'ok again');
   });
 
+  it("a stall of the cabinet's own process (GC, a slow disk) is not taken for a silent board", async () => {
+    const b = await startBoard({ heartbeat: { intervalMs: 20, timeoutMs: 80 } });
+    await new Promise((r) => setTimeout(r, 100));
+    const stalledUntil = performance.now() + 300; // the event loop blocked for 300 ms, nearly 4 × the timeout
+    while (performance.now() < stalledUntil) { /* busy */ }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.link).toBe('ok');
+    expect(b.lastLoss).toBeNull();
+    // A board that is really silent is still found out, on the next tick that comes on time.
+    cabinet.device.disconnect('silent');
+    await waitFor(() => b.link === 'lost', 1000, 'lost by heartbeat');
+    cabinet.device.connect();
+  });
+
   it('a second client is refused while the driver holds the board; nothing it writes reaches a relay', async () => {
     const b = await startBoard();
     const intruder = net.createConnection({ host: '127.0.0.1', port: cabinet.port });
