@@ -7,15 +7,30 @@ import { ConfigError, loadConfig } from '../controller/config/load.ts';
 import { AuditChain } from '../controller/store/audit-chain.ts';
 import { openDatabase } from '../controller/store/database.ts';
 import { newToken, roles, UsersRepo, type Role } from '../controller/store/users-repo.ts';
+import type { LockboardProtocol } from '../controller/config/lockboard-schema.ts';
+import { codec8a80, codecKerong } from '../firmware-bridge/lockboard/index.ts';
+import { probeBus, type ProbeOptions } from '../firmware-bridge/lockboard/probe.ts';
+import { boardLines, probeHeader, probeSummary } from '../firmware-bridge/lockboard/probe-report.ts';
+import { PROTOCOLS } from '../firmware-bridge/lockboard/protocol.ts';
+import type { TransportConfig } from '../firmware-bridge/transport.ts';
 import { runController, runWholeCabinet, runSimulatorOnly } from './run.ts';
 import { handleSignals, type Shutdown } from './shutdown.ts';
 
 const USAGE = `govlocker — the controller of a one-window pickup cabinet
 
 usage:
-  govlocker start [--config FILE]             simulator + controller + admin API (what npm start runs)
+  govlocker start [--config FILE] [--board 8a80|kerong-cu]
+                                              simulator + controller + admin API (what npm start runs);
+                                              --board: the cabinet on emulated RS-485 lock boards
   govlocker controller --config FILE          controller + admin API against the hardware the config names
-  govlocker simulate [--config FILE]          the simulator alone (Firmata over TCP, scanner, control API)
+  govlocker simulate [--config FILE] [--board 8a80|kerong-cu]
+                                              the simulator alone (Firmata or a lock-board bus over TCP,
+                                              scanner, control API)
+  govlocker hardware probe --config FILE | --protocol 8a80|kerong-cu (--tcp HOST:PORT | --serial PATH [--baud N])
+                         [--locked-when set|clear] [--boards 1,2,…]
+                                              asks every lock-board address on a bus for its status and
+                                              prints who answers (channels, door contacts, item sensors);
+                                              opens nothing. For commissioning: stop the controller first
   govlocker simulate --fleet N --mqtt URL [--rate EPS] [--prefix SIM] [--gap-every N] [--cabinet-password P]
                                               N light cabinets on a broker (status, last will, events at
                                               EPS per cabinet, default 1), for the fleet monitor; each logs
@@ -62,9 +77,10 @@ export async function main(argv: string[]): Promise<void> {
       case 'controller':
       case 'simulate': {
         if (command === 'simulate' && rest.some((a) => a === '--fleet' || a.startsWith('--fleet='))) return await simulateFleetCommand(rest, shutdown!);
-        const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } }, strict: true });
+        const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, board: { type: 'string' } }, strict: true });
         if (command === 'controller' && !values.config) fail('controller needs --config FILE (the hardware to drive); try "govlocker start" for the simulator');
-        const config = loadConfig(values.config);
+        if (command === 'controller' && values.board) fail('--board runs emulated lock boards: use it with "govlocker start" or "simulate"; the controller drives what its --config names');
+        const config = loadConfig(values.config, process.env, { board: values.board === undefined ? undefined : protocolArg('--board', values.board) });
         if (command === 'start') await runWholeCabinet(config, shutdown!);
         else if (command === 'controller') await runController(config, shutdown!);
         else await runSimulatorOnly(config, shutdown!);
@@ -72,6 +88,8 @@ export async function main(argv: string[]): Promise<void> {
       }
       case 'users':
         return usersCommand(rest);
+      case 'hardware':
+        return await hardwareCommand(rest);
       case 'audit':
         return auditCommand(rest);
       case 'cmd':
@@ -104,6 +122,67 @@ export async function main(argv: string[]): Promise<void> {
     if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) fail(`${error.message}\n\n${USAGE}`);
     throw error;
   }
+}
+
+function protocolArg(flag: string, text: string): LockboardProtocol {
+  if (!(PROTOCOLS as readonly string[]).includes(text)) fail(`${flag} is ${PROTOCOLS.map((p) => `"${p}"`).join(' or ')}, not "${text}"`);
+  return text as LockboardProtocol;
+}
+
+/** `govlocker hardware probe`: every board address of a lock-board bus asked for its status; nothing opened. */
+async function hardwareCommand(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const usage = 'usage: govlocker hardware probe --config FILE | --protocol 8a80|kerong-cu (--tcp HOST:PORT | --serial PATH [--baud N]) [--locked-when set|clear] [--boards 1,2,…]';
+  if (sub !== 'probe') fail(usage);
+  const { values } = parseArgs({
+    args: rest, strict: true,
+    options: { config: { type: 'string' }, protocol: { type: 'string' }, tcp: { type: 'string' }, serial: { type: 'string' }, baud: { type: 'string' }, 'locked-when': { type: 'string' }, boards: { type: 'string' } },
+  });
+  const lockedWhen = values['locked-when'];
+  if (lockedWhen !== undefined && lockedWhen !== 'set' && lockedWhen !== 'clear') fail(`--locked-when is "set" or "clear", not "${lockedWhen}"`);
+  let bus: ProbeOptions['bus'];
+  let configured: { id: string; board: number; channel: number }[] = [];
+  if (values.config) {
+    if (values.protocol || values.tcp || values.serial || values.baud) fail(`--config names the bus already: leave out --protocol, --tcp, --serial and --baud\n${usage}`);
+    const config = loadConfig(values.config);
+    if (config.hardware.driver !== 'lockboard') fail(`${values.config} has hardware.driver "firmata": the probe is for RS-485 lock boards ("driver": "lockboard")`);
+    bus = config.hardware.bus;
+    configured = config.compartments.map((c) => ({ id: c.id, board: c.board!, channel: c.channel! }));
+  } else {
+    if (!values.protocol) fail(`give --config FILE, or --protocol with --tcp or --serial\n${usage}`);
+    const protocol = protocolArg('--protocol', values.protocol);
+    if ((values.tcp === undefined) === (values.serial === undefined)) fail(`give one of --tcp HOST:PORT (a serial server) or --serial PATH (an RS-485 adapter)\n${usage}`);
+    let transport: TransportConfig;
+    if (values.tcp !== undefined) {
+      const m = /^(.+):(\d{1,5})$/.exec(values.tcp);
+      if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) fail(`--tcp is HOST:PORT, e.g. 192.168.1.60:4001, not "${values.tcp}"`);
+      transport = { kind: 'tcp', host: m[1]!, port: Number(m[2]) };
+    } else {
+      const line = protocol === '8a80' ? codec8a80.LINE : codecKerong.LINE;
+      transport = { kind: 'serial', path: values.serial!, baudRate: wholeNumber('--baud', values.baud, line.baudRate, 1200, 921_600) };
+    }
+    bus = { protocol, transport };
+  }
+  if (lockedWhen) bus = { ...bus, lockedWhen };
+  const boards = values.boards?.split(',').map((b) => wholeNumber('--boards', b.trim(), 0, 0, 254));
+  const boardsOf = (board: number) => (configured.length ? configured.filter((c) => c.board === board).map((c) => c.channel) : undefined);
+  const say = (lines: string[]) => process.stdout.write(lines.map((l) => l + '\n').join(''));
+  let report;
+  try {
+    report = await probeBus({
+      bus, boards,
+      onStart: (plan) => say([probeHeader(plan.protocol, plan.transport, plan.line, plan.boards)]),
+      onBoard: (result) => say(boardLines(result, boardsOf(result.board))),
+    });
+  } catch (error) {
+    fail(`the probe could not use the bus: ${(error as Error).message}`);
+  }
+  say(probeSummary(report, {
+    lockedWhen: bus.lockedWhen ?? 'set',
+    channelsOneToEightIn: bus.protocol === '8a80' ? bus.channelsOneToEightIn ?? 'last-byte' : undefined,
+    configured,
+  }));
+  if (!report.boards.some((b) => b.answered)) process.exitCode = 1;
 }
 
 function usersCommand(args: string[]): void {

@@ -5,7 +5,8 @@ import { mqttSchema, type CabinetConfig } from '../controller/config/schema.ts';
 import { redactMqttUrl } from '../controller/mqtt/mqtt-link.ts';
 import { createLogger } from '../controller/logging.ts';
 import type { Clock } from '../controller/store/store.ts';
-import { startSimulator, type RunningSimulator } from '../simulator/simulator.ts';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../simulator/simulator.ts';
+import { describeTransport } from '../firmware-bridge/open-transport.ts';
 import { accountUrl, loadOrCreateBrokerAccounts, type BrokerAccounts } from './broker-accounts.ts';
 import { FLEET_MONITOR_ACCOUNT, OPS_ACCOUNT, SMS_GATEWAY_ACCOUNT } from './broker-acl.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
@@ -17,6 +18,49 @@ const envPort = (name: string, fallback: number): number => {
   if (!/^\d+$/.test(text) || Number(text) > 65535) throw new Error(`${name}="${text}" is not a port: use 1–65535, or 0 to pick a free one`);
   return Number(text);
 };
+
+/** The simulator's Firmata port: the config's (a Firmata cabinet), else GOVLOCKER_FIRMATA_PORT or a free one (nothing drives it). */
+function firmataPortOf(config: CabinetConfig): number {
+  const { hardware } = config;
+  if (hardware.driver === 'lockboard') return envPort('GOVLOCKER_FIRMATA_PORT', 0);
+  return hardware.transport.kind === 'tcp' ? hardware.transport.port : 3030;
+}
+
+/** A lock-board cabinet: the simulator emulates its bus over TCP (the config's port, or a free one for a serial bus). */
+function emulatedLockboard(config: CabinetConfig): Pick<SimulatorOptions, 'lockboard'> {
+  const { hardware, compartments } = config;
+  if (hardware.driver !== 'lockboard') return {};
+  const { bus } = hardware;
+  const port = bus.transport.kind === 'tcp' ? bus.transport.port : 0;
+  if (bus.protocol === 'kerong-cu') return { lockboard: { protocol: bus.protocol, port, settings: { lockedWhen: bus.lockedWhen, channelsPerBoard: bus.channelsPerBoard } } };
+  // Emulated 8A/80 boards have the typical 24 channels, or as many as the compartments use.
+  const highest = Math.max(0, ...compartments.map((c) => c.channel ?? 0));
+  const channelsPerBoard = Math.min(bus.channelsPerBoard, Math.max(24, highest));
+  return { lockboard: { protocol: bus.protocol, port, settings: { lockedWhen: bus.lockedWhen, channelsOneToEightIn: bus.channelsOneToEightIn, channelsPerBoard } } };
+}
+
+/** The config's hardware pointed at the simulator's emulated board. */
+function wiredHardware(config: CabinetConfig, sim: RunningSimulator): CabinetConfig['hardware'] {
+  const { hardware } = config;
+  if (hardware.driver !== 'lockboard') return { ...hardware, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.firmata } };
+  if (sim.ports.lockboard === undefined) throw new Error('the simulator did not start the lock-board bus');
+  return { ...hardware, bus: { ...hardware.bus, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.lockboard } } };
+}
+
+function describeHardware(config: CabinetConfig): string {
+  const { hardware } = config;
+  if (hardware.driver === 'firmata') return `Firmata ${describeTransport(hardware.transport)}`;
+  const boards = [...new Set(config.compartments.map((c) => c.board))].sort((a, b) => (a ?? 0) - (b ?? 0));
+  return `${hardware.bus.protocol} lock boards ${boards.join(', ')} on ${describeTransport(hardware.bus.transport)}, polled every ${hardware.bus.pollMs} ms`;
+}
+
+/** The banner's board line: Firmata over TCP, or the emulated lock-board bus. */
+function boardLine(config: CabinetConfig, sim: RunningSimulator, link?: string): [string, string] {
+  const state = link ? `  board ${link}` : '';
+  if (config.hardware.driver !== 'lockboard') return ['Firmata (TCP)', `127.0.0.1:${sim.ports.firmata}${state}`];
+  const boards = [...new Set(config.compartments.map((c) => c.board))].join(', ');
+  return ['lock boards (TCP)', `127.0.0.1:${sim.ports.lockboard}  ${config.hardware.bus.protocol}, board${boards.includes(',') ? 's' : ''} ${boards}${state}`];
+}
 
 export interface RunningController {
   readonly cabinet: Cabinet;
@@ -59,14 +103,19 @@ function printToken(cabinet: Cabinet): void {
   }
 }
 
-/** `npm start`: the simulator, then the controller wired to it over real Firmata/TCP and the scanner's TCP line. */
+/**
+ * `npm start`: the simulator, then the controller wired to it over real Firmata/TCP (or, for a lock-board
+ * cabinet, the emulated RS-485 bus over TCP) and the scanner's TCP line.
+ */
 export async function runWholeCabinet(config: CabinetConfig, shutdown: Shutdown): Promise<void> {
   const sim: RunningSimulator = await shutdown.track(startSimulator({
     compartments: config.compartments,
     controlPort: envPort('GOVLOCKER_SIM_PORT', 8090),
-    firmataPort: config.hardware.transport.kind === 'tcp' ? config.hardware.transport.port : 3030,
+    firmataPort: firmataPortOf(config),
+    ...emulatedLockboard(config),
     scannerPort: config.scanner?.transport.kind === 'tcp' ? config.scanner.transport.port : 3031,
     scannerPortFallback: !process.env.GOVLOCKER_SCANNER_PORT,
+    idReader: { port: config.idReader?.transport.kind === 'tcp' ? config.idReader.transport.port : 0 },
   }), (s) => s.stop());
   // Without MQTT_URL the demo runs its own broker, so the ops side can be tried too: with the accounts and ACL
   // of central ops' Mosquitto, the cabinet logging in as its id.
@@ -83,8 +132,9 @@ export async function runWholeCabinet(config: CabinetConfig, shutdown: Shutdown)
   const wired: CabinetConfig = {
     ...config,
     mqtt: config.mqtt ?? mqttSchema.parse({ url: broker!.url, username: config.cabinetId, password: accounts!.passwords.get(config.cabinetId) }),
-    hardware: { ...config.hardware, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.firmata } },
+    hardware: wiredHardware(config, sim),
     scanner: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.scanner } },
+    idReader: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.idReader! } },
   };
   const controller = await shutdown.track(startController(wired), (c) => c.stop());
   const api = `http://127.0.0.1:${controller.apiPort}`;
@@ -96,8 +146,9 @@ export async function runWholeCabinet(config: CabinetConfig, shutdown: Shutdown)
     ['admin API', `${api}/api/v1  (health: ${api}/api/v1/health)`],
     ['metrics', `${api}/metrics`],
     ['simulator', `http://127.0.0.1:${sim.ports.control}/  (control API: /sim/state)`],
-    ['Firmata (TCP)', `127.0.0.1:${sim.ports.firmata}  board ${controller.cabinet.board.link}`],
+    boardLine(config, sim, controller.cabinet.board.link),
     ['scanner (TCP)', `127.0.0.1:${sim.ports.scanner}`],
+    ['ID-card reader (TCP)', `127.0.0.1:${sim.ports.idReader}  reader ${controller.cabinet.health().idReader}  (put a card on it: POST /sim/idcard {"idNumber"})`],
     ['MQTT', broker ? `${broker.url} (embedded broker: MQTT_URL was not set), topics govlocker/v1/${config.cabinetId}/#` : `${redactMqttUrl(config.mqtt!.url)}, topics govlocker/v1/${config.cabinetId}/#`],
     ...(broker && accounts ? [
       ['MQTT ops', `${login(OPS_ACCOUNT)}  (govlocker cmd --mqtt …: commands; status, events, replies)`],
@@ -119,7 +170,8 @@ export async function runController(config: CabinetConfig, shutdown: Shutdown): 
     ['clerk station', `${api}/clerk`],
     ['admin API', `${api}/api/v1`],
     ['metrics', `${api}/metrics`],
-    ['board', `${JSON.stringify(config.hardware.transport)}: ${controller.cabinet.board.link}`],
+    ['board', `${describeHardware(config)}: ${controller.cabinet.board.link}`],
+    ['ID-card reader', config.idReader ? `${JSON.stringify(config.idReader.transport)}: ${controller.cabinet.health().idReader}` : 'none (the ID suffix is typed)'],
     ['MQTT', config.mqtt ? redactMqttUrl(config.mqtt.url) : 'disabled (no MQTT_URL)'],
   ]);
   printToken(controller.cabinet);
@@ -129,14 +181,17 @@ export async function runSimulatorOnly(config: CabinetConfig, shutdown: Shutdown
   const sim = await shutdown.track(startSimulator({
     compartments: config.compartments,
     controlPort: envPort('GOVLOCKER_SIM_PORT', 8090),
-    firmataPort: config.hardware.transport.kind === 'tcp' ? config.hardware.transport.port : 3030,
+    firmataPort: firmataPortOf(config),
+    ...emulatedLockboard(config),
     scannerPort: config.scanner?.transport.kind === 'tcp' ? config.scanner.transport.port : 3031,
     scannerPortFallback: !process.env.GOVLOCKER_SCANNER_PORT,
+    idReader: { port: config.idReader?.transport.kind === 'tcp' ? config.idReader.transport.port : 0 },
   }), (s) => s.stop());
   banner([
     ['govlocker simulator', `${config.compartments.length} compartments`],
     ['control API and page', `http://127.0.0.1:${sim.ports.control}/`],
-    ['Firmata (TCP)', `127.0.0.1:${sim.ports.firmata}`],
+    boardLine(config, sim),
     ['scanner (TCP)', `127.0.0.1:${sim.ports.scanner}`],
+    ['ID-card reader (TCP)', `127.0.0.1:${sim.ports.idReader}`],
   ]);
 }

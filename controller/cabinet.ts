@@ -3,10 +3,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { FirmataBoard } from '../firmware-bridge/firmata/firmata-board.ts';
-import type { CabinetBoard, Scanner } from '../firmware-bridge/ports.ts';
+import { LockboardBoard } from '../firmware-bridge/lockboard/lockboard-board.ts';
+import type { CabinetBoard, IdReader, Scanner } from '../firmware-bridge/ports.ts';
+import { IdCardReader } from '../firmware-bridge/idcard/reader.ts';
 import { LineScanner } from '../firmware-bridge/scanner/line-scanner.ts';
 import type { CabinetConfig } from './config/schema.ts';
-import { EventBus } from './events/bus.ts';
+import { EventBus, type IdReaderState } from './events/bus.ts';
 import { CentralOpsLink } from './mqtt/central-ops.ts';
 import { KEY_FILE_NAME, Keyring } from './secrets/keyring.ts';
 import { AlarmService } from './services/alarms.ts';
@@ -16,6 +18,7 @@ import { makeRepos, type ServiceContext } from './services/context.ts';
 import { CredentialService } from './services/credentials.ts';
 import { DoorService } from './services/doors.ts';
 import { ExpiryService } from './services/expiry.ts';
+import { IdCardService } from './services/id-card.ts';
 import { LoadingService } from './services/loading.ts';
 import { PickupService } from './services/pickup.ts';
 import { PurgeService } from './services/purge.ts';
@@ -26,14 +29,33 @@ import { openDatabase } from './store/database.ts';
 import { CabinetStore, systemClock, type Clock } from './store/store.ts';
 import { newToken } from './store/users-repo.ts';
 
+/** The driver the config names, wired to every compartment's lock and door. */
+function boardFor(config: CabinetConfig, logger: Logger): CabinetBoard {
+  const { hardware, compartments } = config;
+  if (hardware.driver === 'lockboard') {
+    // Lock-board compartments carry board and channel (the config refuses one without them).
+    return new LockboardBoard({ bus: hardware.bus, locks: compartments.map((c) => ({ board: c.board!, channel: c.channel! })), logger });
+  }
+  return new FirmataBoard({
+    transport: hardware.transport,
+    pulseMs: hardware.pulseMs,
+    debounceMs: hardware.debounceMs,
+    lockChannels: compartments.map((c) => c.lockChannel),
+    doorSensors: compartments.map((c) => c.doorSensor),
+    logger,
+  });
+}
+
 export const VERSION = '0.1.0';
 export const DATABASE_FILE = 'govlocker.db';
 
 export interface CabinetParts {
-  /** Defaults to the driver the config names (Firmata). */
+  /** Defaults to the driver the config names (`hardware.driver`: Firmata or RS-485 lock boards). */
   readonly board?: CabinetBoard;
   /** Defaults to the config's scanner; `null` for none. */
   readonly scanner?: Scanner | null;
+  /** Defaults to the config's ID-card reader (`idReader`); `null` for none. */
+  readonly idReader?: IdReader | null;
   readonly clock?: Clock;
   readonly logger: Logger;
   /** Seeds the first admin on an empty database (GOVLOCKER_ADMIN_TOKEN). */
@@ -52,6 +74,7 @@ export interface Services {
   readonly alarms: AlarmService;
   readonly rating: RatingService;
   readonly storage: StorageWatch;
+  readonly idCards: IdCardService;
 }
 
 /**
@@ -66,6 +89,7 @@ export class Cabinet {
   readonly keyring: Keyring;
   readonly board: CabinetBoard;
   readonly scanner: Scanner | null;
+  readonly idReader: IdReader | null;
   readonly services: Services;
   readonly context: ServiceContext;
   /** Central ops over MQTT, when the config names a broker. */
@@ -85,24 +109,20 @@ export class Cabinet {
       throw new Error(`${join(config.dataDir, KEY_FILE_NAME)} is missing but the database holds cases: restore the key file from the backup (without it no pickup code can be checked)`);
     }
     this.keyring = Keyring.openOrCreate(config.dataDir);
-    this.board = parts.board ?? new FirmataBoard({
-      transport: config.hardware.transport,
-      pulseMs: config.hardware.pulseMs,
-      debounceMs: config.hardware.debounceMs,
-      lockChannels: config.compartments.map((c) => c.lockChannel),
-      doorSensors: config.compartments.map((c) => c.doorSensor),
-      logger: logger.child({ part: 'board' }),
-    });
+    this.board = parts.board ?? boardFor(config, logger.child({ part: 'board' }));
     this.scanner = parts.scanner !== undefined ? parts.scanner : config.scanner ? new LineScanner({ transport: config.scanner.transport, logger: logger.child({ part: 'scanner' }) }) : null;
+    this.idReader = parts.idReader !== undefined ? parts.idReader : config.idReader ? new IdCardReader({ transport: config.idReader.transport, logger: logger.child({ part: 'id-reader' }) }) : null;
     const repos = makeRepos(this.store);
     this.context = { config, store: this.store, repos, board: this.board, bus: this.bus, keyring: this.keyring, logger };
     const doors = new DoorService(this.context);
     const credentials = new CredentialService(this.context);
+    const idCards = new IdCardService(this.context, credentials);
     this.services = {
+      idCards,
       doors,
       cases: new CaseService(this.context, credentials),
       loading: new LoadingService(this.context, doors, credentials),
-      pickup: new PickupService(this.context, doors, credentials),
+      pickup: new PickupService(this.context, doors, credentials, idCards),
       retrieval: new RetrievalService(this.context, doors),
       compartments: new CompartmentAdminService(this.context, doors),
       expiry: new ExpiryService(this.context),
@@ -139,6 +159,11 @@ export class Cabinet {
       this.scanner.onLine((line) => this.services.pickup.scan(line));
       await this.scanner.start();
     }
+    if (this.idReader) {
+      this.idReader.onCard((card) => this.services.idCards.cardRead(card));
+      this.idReader.onLink((link) => this.services.idCards.readerLink(link));
+      await this.idReader.start();
+    }
     this.services.expiry.start();
     this.services.purge.start();
     this.centralOps?.start();
@@ -156,6 +181,7 @@ export class Cabinet {
     this.services.doors.stop();
     this.services.storage.stop();
     await this.scanner?.stop();
+    await this.idReader?.stop();
     await this.board.stop();
     this.store.close();
   }
@@ -164,12 +190,14 @@ export class Cabinet {
    * CONTRACT §2's health, plus the number of open alarms (which do not by themselves make it `degraded`) and
    * whether the database takes writes. Reads only, so it answers while the disk is full.
    */
-  health(): { status: 'ok' | 'degraded'; hardware: 'ok' | 'lost'; mqtt: 'connected' | 'offline' | 'disabled'; outbox: number; alarms: number; storage: 'ok' | 'failing' } {
+  health(): { status: 'ok' | 'degraded'; hardware: 'ok' | 'lost'; mqtt: 'connected' | 'offline' | 'disabled'; outbox: number; alarms: number; storage: 'ok' | 'failing'; idReader: IdReaderState } {
     const hardware = this.board.link === 'ok' ? 'ok' : 'lost';
     const mqtt = this.centralOps ? (this.centralOps.state === 'connected' ? 'connected' : 'offline') : 'disabled';
     const storage = this.store.health.state.ok ? 'ok' : 'failing';
     const status = hardware === 'ok' && mqtt !== 'offline' && storage === 'ok' ? 'ok' : 'degraded';
-    return { status, hardware, mqtt, outbox: this.store.outbox.depth(), alarms: this.services.alarms.openCount(), storage };
+    // The reader is a convenience (a typed suffix always works): it does not make the cabinet degraded.
+    const idReader = IdCardService.stateOf(this.idReader);
+    return { status, hardware, mqtt, outbox: this.store.outbox.depth(), alarms: this.services.alarms.openCount(), storage, idReader };
   }
 
   #seedAdmin(): void {

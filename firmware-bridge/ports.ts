@@ -64,10 +64,54 @@ export interface LinkLoss {
   readonly reason: string;
 }
 
+/** The item sensor of a compartment saw an item arrive or go. `at` is the driver's clock in ms since the epoch. */
+export interface ItemChange {
+  readonly lockId: number;
+  readonly present: boolean;
+  readonly at: number;
+}
+
+/**
+ * Item-present sensors, one per compartment, where the board has them (Kerong KR-CU's infrared bits). Read by
+ * polling, like the doors. A compartment is known by its lock id (`firmware-bridge/lockboard/lock-id.ts`), the
+ * same number as its lock channel and door sensor.
+ */
+export interface ItemSensors {
+  /** Whether an item is seen in the compartment; `null` while unknown (board not yet answering). */
+  isPresent(lockId: number): boolean | null;
+  /** Called when a polled reading differs from the last one (the first reading is not a change). */
+  onChange(listener: Listener<ItemChange>): Unsubscribe;
+}
+
+/**
+ * What a bus driver counts on its wire since it was built, for /metrics. The skip counts are the frame reader's
+ * (see `firmware-bridge/lockboard/frame-reader.ts`); bytes that arrive between transactions count as stray.
+ */
+export interface BusCounters {
+  /** Requests written (opens and queries, retries included). */
+  readonly requests: number;
+  /** Open frames written: exactly one per `pulse()` that reached the wire. */
+  readonly opens: number;
+  /** Requests answered by the awaited reply. */
+  readonly replies: number;
+  /** Requests that got no awaited reply in time. */
+  readonly timeouts: number;
+  /** Queries asked again after a timeout (an open is never sent again). */
+  readonly retries: number;
+  readonly strayBytes: number;
+  readonly badChecks: number;
+  readonly wrongAddress: number;
+  readonly unexpected: number;
+  readonly echoes: number;
+  readonly truncated: number;
+}
+
 /** One board (Firmata or a lock-control board) driving locks and reading doors. */
 export interface CabinetBoard {
   readonly locks: LockBank;
   readonly doors: DoorSensors;
+  /** Present only when the board reports item-present sensors (Kerong KR-CU); absent for Firmata and 8A/80. */
+  readonly items?: ItemSensors;
   readonly link: LinkState;
   /**
    * Why the link was last lost; set before the `lost` listeners are called, so they can read it. `null` until a
@@ -78,11 +122,26 @@ export interface CabinetBoard {
   /** Connects (and keeps reconnecting with backoff); resolves when first `ok` or rejects after the timeout. */
   start(options?: { readyTimeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
+  /** What the driver counted on a request/response bus (RS-485 lock boards); absent where that means nothing. */
+  stats?(): BusCounters;
 }
 
 /** A line-framed barcode/QR scanner. Lines arrive already trimmed, never empty, printable text only. */
 export interface Scanner {
   onLine(listener: Listener<string>): Unsubscribe;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A resident ID-card reader (二代证). Each card is reported once while it lies on the reader (again only after
+ * it was taken away). A `CardRead` holds the ID number and nothing else of the card; drop it once compared.
+ */
+export interface IdReader {
+  readonly link: LinkState;
+  onLink(listener: Listener<LinkState>): Unsubscribe;
+  onCard(listener: Listener<import('./idcard/card-read.ts').CardRead>): Unsubscribe;
+  /** Connects and keeps reconnecting with backoff; an absent reader is not an error (its link is `lost`). */
   start(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import type { CompartmentConfig } from '../controller/config/schema.ts';
 import { CabinetModel } from './cabinet-model.ts';
 import { buildControlApi } from './control-api.ts';
 import { FirmataDeviceEmulator, type FirmataClientPolicy } from './firmata-device.ts';
+import { startGenuineBoard, type GenuineBoard } from './genuine-firmata/genuine-board.ts';
+import { IdCardDeviceEmulator, type IdReaderSimOptions } from './idcard-device.ts';
+import { startLockboardBus, type LockboardOptions, type SimCompartment } from './lockboard-bus.ts';
+import type { LockboardBusEmulator } from './lockboard-device.ts';
 import { ScannerDeviceEmulator } from './scanner-device.ts';
 
 export interface SimulatorOptions {
-  readonly compartments: readonly CompartmentConfig[];
+  /** With `lockboard`, each compartment also names its `board` and `channel` (lockChannel = doorSensor = lockId(board, channel)). */
+  readonly compartments: readonly SimCompartment[];
   readonly host?: string;
   /** Control API and page; 0 picks a free port. */
   readonly controlPort: number;
@@ -19,13 +23,37 @@ export interface SimulatorOptions {
    * or `replace` (StandardFirmataWiFi: the old client is closed with FIN). Also `POST /sim/board/clients`.
    */
   readonly firmataClients?: FirmataClientPolicy;
+  /**
+   * `genuine`: the Firmata port is an Arduino Uno running the real StandardFirmata (the prebuilt hex, fetched
+   * from the npm registry on first use) on an emulated ATmega328P, in real time, instead of the emulator. The
+   * compartments must fit an Uno (`unoCompartments()`); see simulator/genuine-firmata/README.md.
+   */
+  readonly firmata?: 'emulated' | 'genuine';
+  /**
+   * RS-485 lock-control boards on the same cabinet model, reached over TCP (`ports.lockboard`) and, with
+   * `pty: true`, a pseudo-terminal (`lockboardPty`). The Firmata port still listens, with nothing wired to
+   * drive; `/sim/board/*` and the `board`/`host` of `/sim/state` then speak of the lock-board bus.
+   */
+  readonly lockboard?: LockboardOptions;
+  /** The resident ID-card reader over TCP (`ports.idReader`) and, with `pty: true`, a pseudo-terminal (`idReaderPty`). */
+  readonly idReader?: IdReaderSimOptions;
 }
 
 export interface RunningSimulator {
   readonly model: CabinetModel;
   readonly firmata: FirmataDeviceEmulator;
+  /** The Uno running the genuine StandardFirmata, with `firmata: 'genuine'` (`firmata` is then left unstarted). */
+  readonly genuine?: GenuineBoard;
   readonly scanner: ScannerDeviceEmulator;
-  readonly ports: { control: number; firmata: number; scanner: number };
+  /** The lock-board bus, when `lockboard` was given. */
+  readonly lockboard?: LockboardBusEmulator;
+  /** The pseudo-terminal the controller opens for the lock-board bus, with `lockboard.pty`. */
+  readonly lockboardPty?: string;
+  /** The ID-card reader, when `idReader` was given. */
+  readonly idReader?: IdCardDeviceEmulator;
+  /** The pseudo-terminal the controller opens for the ID-card reader, with `idReader.pty`. */
+  readonly idReaderPty?: string;
+  readonly ports: { control: number; firmata: number; scanner: number; lockboard?: number; idReader?: number };
   stop(): Promise<void>;
 }
 
@@ -35,13 +63,27 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const model = new CabinetModel(options.compartments.map((c) => ({ id: c.id, lockChannel: c.lockChannel, doorSensor: c.doorSensor })));
   const firmata = new FirmataDeviceEmulator(model, { host, port: options.firmataPort, clients: options.firmataClients ?? 'refuse' });
   let scanner = new ScannerDeviceEmulator({ host, port: options.scannerPort });
-  const firmataPort = await firmata.start();
+  const idReader = options.idReader ? new IdCardDeviceEmulator({ host, port: options.idReader.port ?? 0 }) : null;
+  const genuine = options.firmata === 'genuine'
+    ? await startGenuineBoard(model, { host, port: options.firmataPort, log: (line) => process.stderr.write(`${line}\n`) })
+    : null;
+  const firmataPort = genuine ? genuine.port : await firmata.start();
+  let bus: Awaited<ReturnType<typeof startLockboardBus>> | null = null;
+  try {
+    bus = options.lockboard ? await startLockboardBus(model, options.compartments, options.lockboard, host) : null;
+  } catch (error) {
+    await firmata.stop();
+    await genuine?.stop();
+    throw error;
+  }
   let scannerPort: number;
   try {
     scannerPort = await scanner.start();
   } catch (error) {
     if (!options.scannerPortFallback || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
       await firmata.stop();
+      await genuine?.stop();
+      await bus?.stop();
       throw error;
     }
     scanner = new ScannerDeviceEmulator({ host, port: 0 });
@@ -49,22 +91,44 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   }
   let api: FastifyInstance | null = null;
   try {
-    api = await buildControlApi({ model, firmata, scanner });
+    api = await buildControlApi({ model, firmata, scanner, ...(bus ? { lockboard: bus.device } : {}), ...(idReader ? { idReader } : {}) });
     await api.listen({ host, port: options.controlPort });
   } catch (error) {
     await firmata.stop();
+    await genuine?.stop();
     await scanner.stop();
+    await bus?.stop();
     throw error;
   }
   const address = api.server.address();
   const control = typeof address === 'object' && address ? address.port : options.controlPort;
+  let idReaderPort: number | undefined;
+  let idReaderPty: string | undefined;
+  try {
+    idReaderPort = await idReader?.start();
+    if (idReader && options.idReader?.pty) idReaderPty = await idReader.openPty();
+  } catch (error) {
+    await api.close();
+    await idReader?.stop();
+    await scanner.stop();
+    await firmata.stop();
+    await genuine?.stop();
+    await bus?.stop();
+    throw error;
+  }
   return {
     model, firmata, scanner,
-    ports: { control, firmata: firmataPort, scanner: scannerPort },
+    ...(genuine ? { genuine } : {}),
+    ...(bus ? { lockboard: bus.device, ...(bus.ptyPath ? { lockboardPty: bus.ptyPath } : {}) } : {}),
+    ...(idReader ? { idReader, ...(idReaderPty ? { idReaderPty } : {}) } : {}),
+    ports: { control, firmata: firmataPort, scanner: scannerPort, ...(bus ? { lockboard: bus.port } : {}), ...(idReaderPort !== undefined ? { idReader: idReaderPort } : {}) },
     async stop() {
       await api?.close();
+      await idReader?.stop();
       await scanner.stop();
       await firmata.stop();
+      await genuine?.stop();
+      await bus?.stop();
     },
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Cabinet } from '../../controller/cabinet.ts';
 import type { PickupRequest } from '../../controller/services/pickup.ts';
+import { IdCardService } from '../../controller/services/id-card.ts';
 import { idSuffixSchema } from '../../controller/domain/identifiers.ts';
 import { caseNoSchema } from '../../controller/domain/plain-text.ts';
 import { cabinetLayout } from '../../controller/domain/layout.ts';
@@ -10,12 +11,21 @@ import { FOLLOW_UP_AT_OR_BELOW, ratingReasons, type RatingLevel } from '../../co
 import { openSse } from '../../http-common/sse.ts';
 import type { StreamSlots } from '../stream-slots.ts';
 
-const idSuffix = idSuffixSchema;
+// The second factor: the ID suffix typed, or a card read from the ID-card reader (CONTRACT §7), never both.
+const secondFactor = {
+  idSuffix: idSuffixSchema.optional(),
+  idCardReadId: z.uuid('idCardReadId is the readId the kiosk stream sent with "id-card"').optional(),
+};
+const oneFactor: [(body: { idSuffix?: string; idCardReadId?: string }) => boolean, { path: string[]; message: string }] = [
+  (body) => body.idSuffix === undefined || body.idCardReadId === undefined,
+  { path: ['idCardReadId'], message: 'send idSuffix (typed) or idCardReadId (read from the ID card), not both' },
+];
 const pickupBody = z.union([
-  z.object({ code: z.string().trim().regex(/^\d{8}$/, 'code is the 8-digit pickup code from the SMS'), idSuffix: idSuffix.optional() }).strict(),
-  z.object({ qr: z.string().trim().min(1).max(256), idSuffix: idSuffix.optional() }).strict(),
-  z.object({ scanId: z.uuid('scanId is the id the kiosk received with "need-id"'), idSuffix }).strict(),
-], { error: 'send {"code":"12345678","idSuffix":"011235"}, or {"scanId","idSuffix"} after a scan asked for the ID' });
+  z.object({ code: z.string().trim().regex(/^\d{8}$/, 'code is the 8-digit pickup code from the SMS'), ...secondFactor }).strict().refine(...oneFactor),
+  z.object({ qr: z.string().trim().min(1).max(256), ...secondFactor }).strict().refine(...oneFactor),
+  z.object({ scanId: z.uuid('scanId is the id the kiosk received with "need-id"'), ...secondFactor }).strict().refine(...oneFactor)
+    .refine((body) => body.idSuffix !== undefined || body.idCardReadId !== undefined, { path: ['idSuffix'], message: 'scanId needs idSuffix (typed) or idCardReadId (read from the ID card)' }),
+], { error: 'send {"code":"12345678","idSuffix":"011235"} (or "idCardReadId" from the ID-card reader), or {"scanId","idSuffix"|"idCardReadId"} after a scan asked for the ID' });
 
 const levelHint = 'level is the 好差评 rating: 5 = 非常满意, 4 = 满意, 3 = 基本满意, 2 = 不满意, 1 = 非常不满意';
 const ratingBody = z.object({
@@ -80,7 +90,7 @@ export const kioskRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; streams: Str
     if (!release) return;
     const sse = openSse(request, reply);
     sse.onClose(release);
-    sse.send('hello', { cabinetId: cabinet.config.cabinetId, helpWindow: cabinet.config.policy.helpWindow });
+    sse.send('hello', { cabinetId: cabinet.config.cabinetId, helpWindow: cabinet.config.policy.helpWindow, idReader: IdCardService.stateOf(cabinet.idReader) });
     const off = cabinet.bus.kiosk.add((message) => sse.send(message.type, message));
     sse.onClose(off);
   });

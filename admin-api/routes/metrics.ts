@@ -27,6 +27,22 @@ export const metricsRoute: FastifyPluginAsync<{ cabinet: Cabinet }> = async (app
     gauge('govlocker_pickup_failures_today', 'Failed pickup attempts today (cabinet-wide).', [[guard.failuresToday, { cabinet: cabinetId }]]);
     gauge('govlocker_pickup_locked', '1 while code entry is locked out or suspended.', [[guard.lockedUntil || guard.suspended ? 1 : 0, { cabinet: cabinetId }]]);
     gauge('govlocker_alarms_open', 'Alarms not yet acknowledged by ops.', [[cabinet.services.alarms.openCount(), { cabinet: cabinetId }]]);
+    // A request/response bus (RS-485 lock boards) says what it saw on the wire since start.
+    const bus = cabinet.board.stats?.();
+    if (bus) {
+      const counter = (name: string, help: string, value: number) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, line(name, value, { cabinet: cabinetId }));
+      counter('govlocker_bus_requests_total', 'Requests written on the lock-board bus (opens and queries, retries included).', bus.requests);
+      counter('govlocker_bus_opens_total', 'Open frames written: one per lock opened.', bus.opens);
+      counter('govlocker_bus_replies_total', 'Requests answered by the awaited reply.', bus.replies);
+      counter('govlocker_bus_timeouts_total', 'Requests that got no reply in time.', bus.timeouts);
+      counter('govlocker_bus_retries_total', 'Status queries asked again after a timeout (an open never is).', bus.retries);
+      counter('govlocker_bus_stray_bytes_total', 'Bytes skipped outside any frame (line noise, late replies).', bus.strayBytes);
+      counter('govlocker_bus_bad_checks_total', 'Replies skipped for a wrong check byte.', bus.badChecks);
+      counter('govlocker_bus_wrong_address_total', 'Frames skipped because they were from or for another board or lock.', bus.wrongAddress);
+      counter('govlocker_bus_unexpected_total', 'Frames skipped from the right board answering something else (late replies).', bus.unexpected);
+      counter('govlocker_bus_echoes_total', 'Requests heard back on the line and skipped.', bus.echoes);
+      counter('govlocker_bus_truncated_total', 'Replies cut off before their end.', bus.truncated);
+    }
     const mem = process.memoryUsage();
     gauge('govlocker_process_resident_bytes', 'Resident memory.', [[mem.rss]]);
     gauge('govlocker_uptime_seconds', 'Seconds since start.', [[Math.round((Date.now() - cabinet.startedAt) / 1000)]]);

@@ -1,3 +1,5 @@
+import { lockId } from '../../firmware-bridge/lockboard/lock-id.ts';
+import type { LockboardProtocol } from './lockboard-schema.ts';
 import type { CompartmentConfig, CompartmentSize } from './schema.ts';
 
 /**
@@ -8,20 +10,29 @@ import type { CompartmentConfig, CompartmentSize } from './schema.ts';
 export const DEMO_LOCK_PIN_BASE = 2;
 export const DEMO_SENSOR_PIN_BASE = 26;
 
-export function demoCompartments(): CompartmentConfig[] {
-  const compartments: CompartmentConfig[] = [];
-  let n = 0;
+/** A01 … C08 in order, with their sizes. */
+function demoFaces(): { id: string; size: CompartmentSize }[] {
+  const faces: { id: string; size: CompartmentSize }[] = [];
   for (const column of ['A', 'B', 'C']) {
     for (let row = 1; row <= 8; row++) {
-      const size: CompartmentSize = row <= 4 ? 'S' : row <= 6 ? 'M' : 'L';
-      compartments.push({
-        id: `${column}${String(row).padStart(2, '0')}`,
-        size,
-        lockChannel: DEMO_LOCK_PIN_BASE + n,
-        doorSensor: DEMO_SENSOR_PIN_BASE + n,
-      });
-      n++;
+      faces.push({ id: `${column}${String(row).padStart(2, '0')}`, size: row <= 4 ? 'S' : row <= 6 ? 'M' : 'L' });
     }
   }
-  return compartments;
+  return faces;
+}
+
+export function demoCompartments(): CompartmentConfig[] {
+  return demoFaces().map((face, n) => ({ ...face, lockChannel: DEMO_LOCK_PIN_BASE + n, doorSensor: DEMO_SENSOR_PIN_BASE + n }));
+}
+
+/**
+ * The same 24 compartments on RS-485 lock boards. 8a80: one 24-channel board, address 1, channels 1–24 (A01 = 1 …
+ * C08 = 24). kerong-cu: A01…B08 on board 0 locks 1–16, C01…C08 on board 1 locks 1–8 (a CU16 and half of another).
+ */
+export function demoLockboardCompartments(protocol: LockboardProtocol): CompartmentConfig[] {
+  return demoFaces().map((face, n) => {
+    const [board, channel] = protocol === '8a80' ? [1, n + 1] : n < 16 ? [0, n + 1] : [1, n - 15];
+    const id = lockId(board, channel);
+    return { ...face, board, channel, lockChannel: id, doorSensor: id };
+  });
 }

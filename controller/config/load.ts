@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { demoCompartments } from './demo-cabinet.ts';
+import { compartmentProblems, compartmentsFor } from './driver-checks.ts';
+import type { LockboardProtocol } from './lockboard-schema.ts';
 import { configSchema, type CabinetConfig } from './schema.ts';
 
 export interface ConfigProblem {
@@ -62,6 +63,8 @@ function applyEnvironment(raw: Json, env: NodeJS.ProcessEnv, problems: ConfigPro
       const section = asObject(out[path[0]]);
       const transport = asObject(section.transport);
       if (out[path[0]] === null) continue;
+      // A lock-board cabinet has no Firmata board: the variable is for the simulator's Firmata port only.
+      if (path[0] === 'hardware' && section.driver === 'lockboard') continue;
       if (transport.kind !== undefined && transport.kind !== 'tcp') {
         problems.push({ path: name, message: `${path[0]}.transport is "${String(transport.kind)}", so a TCP port does not apply: unset ${name} or switch the transport to tcp` });
         continue;
@@ -74,46 +77,43 @@ function applyEnvironment(raw: Json, env: NodeJS.ProcessEnv, problems: ConfigPro
   return out;
 }
 
-/** Only the fields the cross-check reads; loose so it also runs on a file the schema refused (every problem at once). */
-type CompartmentPins = Partial<Record<'id' | 'lockChannel' | 'doorSensor', unknown>>;
+export interface LoadOptions {
+  /**
+   * Run on emulated RS-485 lock boards of this protocol (`govlocker start --board`): the file's Firmata hardware
+   * and compartments give way to the demo cabinet on that board; a file whose bus already speaks it is kept.
+   */
+  readonly board?: LockboardProtocol;
+}
 
-function crossCheck(compartments: readonly CompartmentPins[]): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const seen = { id: new Map<unknown, number>(), lockChannel: new Map<unknown, number>(), doorSensor: new Map<unknown, number>() };
-  compartments.forEach((c, i) => {
-    for (const key of ['id', 'lockChannel', 'doorSensor'] as const) {
-      if (c[key] === undefined) continue;
-      const map = seen[key];
-      const first = map.get(c[key]);
-      if (first !== undefined) problems.push({ path: `compartments.${i}.${key}`, message: `${key} ${JSON.stringify(c[key])} is already used by compartments.${first}: give each compartment its own` });
-      else map.set(c[key], i);
-    }
-  });
-  // On a Firmata board locks and sensors share one pin space: one pin cannot be both.
-  compartments.forEach((c, i) => {
-    if (c.doorSensor === undefined) return;
-    const other = seen.lockChannel.get(c.doorSensor);
-    if (other !== undefined) problems.push({ path: `compartments.${i}.doorSensor`, message: `pin ${c.doorSensor} is the lock channel of compartments.${other}: a pin is either a relay output or a door input` });
-  });
-  return problems;
+/** The file as given, turned to a lock-board cabinet of `protocol` (its timing fields kept). */
+function onLockBoards(raw: Json, protocol: LockboardProtocol, problems: ConfigProblem[]): Json {
+  const hardware = asObject(raw.hardware);
+  if (hardware.driver === 'lockboard') {
+    const given = asObject(hardware.bus).protocol;
+    if (given !== protocol) problems.push({ path: 'hardware.bus.protocol', message: `--board ${protocol} asks for ${protocol} boards, but this file's bus is ${JSON.stringify(given)}: leave --board out (the file's bus is emulated) or name the same protocol` });
+    return raw;
+  }
+  const { transport: _firmataTransport, driver: _driver, ...timing } = hardware;
+  const { compartments: _firmataCompartments, ...rest } = raw;
+  return { ...rest, hardware: { ...timing, driver: 'lockboard', bus: { protocol, transport: { kind: 'tcp', host: '127.0.0.1', port: 0 } } } };
 }
 
 /** Parses a config object (already read), applying the environment; throws ConfigError listing every problem. */
-export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'configuration'): CabinetConfig {
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'configuration', options: LoadOptions = {}): CabinetConfig {
   const problems: ConfigProblem[] = [];
   if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
     throw new ConfigError([{ path: '(root)', message: 'the configuration must be a JSON object, e.g. {"cabinetId":"DEMO-01"}' }], source);
   }
-  const withEnv = applyEnvironment(asObject(raw), env, problems);
+  const given = options.board ? onLockBoards(asObject(raw), options.board, problems) : asObject(raw);
+  const withEnv = applyEnvironment(given, env, problems);
   const parsed = configSchema.safeParse(withEnv);
-  if (!parsed.success) {
-    problems.push(...zodIssuesToProblems(parsed.error));
-    if (Array.isArray(withEnv.compartments)) problems.push(...crossCheck(withEnv.compartments.map(asObject)));
-  }
+  if (!parsed.success) problems.push(...zodIssuesToProblems(parsed.error));
+  // Checked on the file as given, so they are listed with the schema's problems, not after them.
+  problems.push(...compartmentProblems(withEnv));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems, source);
-  const config: CabinetConfig = { ...parsed.data, compartments: parsed.data.compartments ?? demoCompartments() };
-  const cross = [...crossCheck(config.compartments), ...tlsFileProblems(config)];
-  if (cross.length > 0) throw new ConfigError(cross, source);
+  const config: CabinetConfig = { ...parsed.data, compartments: compartmentsFor(parsed.data.hardware, parsed.data.compartments) };
+  const files = tlsFileProblems(config);
+  if (files.length > 0) throw new ConfigError(files, source);
   return config;
 }
 
@@ -141,8 +141,8 @@ function tlsFileProblems(config: CabinetConfig): ConfigProblem[] {
 }
 
 /** Reads the JSON config file (none: the demo cabinet) and applies the environment. */
-export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): CabinetConfig {
-  if (!file) return parseConfig({}, env, 'built-in demo cabinet');
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): CabinetConfig {
+  if (!file) return parseConfig({}, env, options.board ? `built-in demo cabinet on ${options.board} lock boards` : 'built-in demo cabinet', options);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -155,5 +155,5 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   } catch (error) {
     throw new ConfigError([{ path: '(file)', message: `not valid JSON (${(error as Error).message}) — fix the syntax` }], file);
   }
-  return parseConfig(raw, env, file);
+  return parseConfig(raw, env, file, options);
 }

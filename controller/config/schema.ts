@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TransportConfig as BridgeTransportConfig } from '../../firmware-bridge/transport.ts';
+import { busSchema } from './lockboard-schema.ts';
 
 // The one configuration file of a cabinet. Every field has a default so an empty file (or none) gives the
 // demo cabinet of the contract; environment variables override the file (see ./load.ts).
@@ -9,13 +10,34 @@ const port = z.number().int().min(0, 'use 0 to pick a free port, or 1–65535').
 export const compartmentSizes = ['S', 'M', 'L'] as const;
 export type CompartmentSize = (typeof compartmentSizes)[number];
 
+/**
+ * A compartment as the file gives it. Firmata: `lockChannel` (relay output pin) and `doorSensor` (switch input
+ * pin). Lock boards: `board` (its address) and `channel` (its 1-based lock number). Which pair is required, and
+ * that the two are not mixed, is checked against `hardware.driver` when the file is read (./driver-checks.ts).
+ */
 export const compartmentConfigSchema = z.object({
   id: z.string().regex(/^[A-Z][0-9]{2}$/, 'a compartment id is a column letter and a two-digit row, e.g. "A01"'),
   size: z.enum(compartmentSizes, { error: 'size is "S", "M" or "L"' }),
-  lockChannel: z.number().int().min(0, 'a lock channel is a board output number ≥ 0'),
-  doorSensor: z.number().int().min(0, 'a door sensor is a board input number ≥ 0'),
+  lockChannel: z.number().int().min(0, 'a lock channel is a board output number ≥ 0').optional(),
+  doorSensor: z.number().int().min(0, 'a door sensor is a board input number ≥ 0').optional(),
+  board: z.number().int().min(0, 'board is the lock board\'s address, a whole number ≥ 0').optional(),
+  channel: z.number().int().min(1, 'channel is the lock\'s 1-based number on its board').optional(),
 });
-export type CompartmentConfig = z.infer<typeof compartmentConfigSchema>;
+export type CompartmentEntry = z.infer<typeof compartmentConfigSchema>;
+
+/**
+ * A compartment once the file is read. On a lock board it keeps `board` and `channel`, and its `lockChannel` and
+ * `doorSensor` are both `lockId(board, channel)` (the lock's feedback contact is the door's state), so the
+ * controller's services know every compartment by one lock number and one sensor number, whatever the driver.
+ */
+export interface CompartmentConfig {
+  readonly id: string;
+  readonly size: CompartmentSize;
+  readonly lockChannel: number;
+  readonly doorSensor: number;
+  readonly board?: number;
+  readonly channel?: number;
+}
 
 const tcpTransport = z.object({ kind: z.literal('tcp'), host: z.string().min(1, 'host is the board\'s address, e.g. "192.168.1.50"').default('127.0.0.1'), port }).strict();
 const serialTransport = z.object({
@@ -30,12 +52,11 @@ export type TransportConfig = z.infer<typeof transportSchema>;
 // The bridge opens what this schema describes: the two shapes must stay one.
 transportSchema satisfies z.ZodType<BridgeTransportConfig, unknown>;
 
-export const hardwareSchema = z.object({
-  driver: z.literal('firmata', { error: 'the hardware driver is "firmata" (RS-485 lock boards come later)' }).default('firmata'),
-  transport: transportSchema.default({ kind: 'tcp', host: '127.0.0.1', port: 3030 }),
-  /** How long a lock relay is energised for one open. */
+/** What the cabinet's rules need of the hardware, whatever the driver. */
+const hardwareTiming = {
+  /** Firmata only: how long a lock relay is energised for one open (a lock board times its own pulse). */
   pulseMs: z.number().int().min(20, 'a pulse under 20 ms does not release a latch').max(2000, 'a relay held over 2 s overheats the solenoid').default(300),
-  /** After a door switch changes, its contacts settle this long before another change is taken. */
+  /** Firmata only: after a door switch changes, its contacts settle this long (lock boards are polled, see bus.pollMs). */
   debounceMs: z.number().int().min(0, 'debounceMs is 0–1000 ms (20 suits reed switches)').max(1000, 'debounceMs is 0–1000 ms (20 suits reed switches)').default(20),
   /** A door that has not opened this long after its pulse gets one retry, then counts as jammed. */
   openTimeoutMs: z.number().int().min(100, 'openTimeoutMs is 100–60000 ms').max(60_000, 'openTimeoutMs is 100–60000 ms').default(2000),
@@ -58,7 +79,30 @@ export const hardwareSchema = z.object({
   }).strict().default({ edges: 10, withinMs: 5000 }),
   /** A door reported open without a break this long: its switch is taken to be stuck (`sensor.stuck`), out of service. */
   stuckOpenMs: z.number().int().min(1000, 'stuckOpenMs is 1000–604800000 ms (3600000 = 1 h)').max(604_800_000, 'stuckOpenMs is 1000–604800000 ms (3600000 = 1 h)').default(3_600_000),
+};
+
+/** A field of one driver given with the other: refused by name, saying which driver it belongs to. */
+const belongsTo = (message: string) => z.undefined({ error: `${message} (this file mixes drivers' fields)` }).optional();
+
+const firmataHardware = z.object({
+  /** The default: the demo cabinet's Arduino. */
+  driver: z.literal('firmata').default('firmata'),
+  transport: transportSchema.default({ kind: 'tcp', host: '127.0.0.1', port: 3030 }),
+  ...hardwareTiming,
+  bus: belongsTo('bus is for "driver": "lockboard" (RS-485 lock boards): set the driver, or remove bus'),
 }).strict();
+
+const lockboardHardware = z.object({
+  driver: z.literal('lockboard'),
+  bus: busSchema,
+  ...hardwareTiming,
+  transport: belongsTo('transport is the Firmata board\'s: with "driver": "lockboard" the bus names its own (hardware.bus.transport)'),
+}).strict();
+
+export const hardwareSchema = z.discriminatedUnion('driver', [firmataHardware, lockboardHardware], {
+  error: 'the hardware driver is "firmata" (an Arduino running StandardFirmata) or "lockboard" (RS-485 lock-control boards, see hardware.bus)',
+});
+
 export type HardwareConfig = z.infer<typeof hardwareSchema>;
 
 export const scannerSchema = z.object({ transport: transportSchema }).strict();
@@ -126,6 +170,7 @@ export const configSchema = z
     api: apiSchema.default(apiSchema.parse({})),
     hardware: hardwareSchema.default(hardwareSchema.parse({})),
     scanner: scannerSchema.nullable().default({ transport: { kind: 'tcp', host: '127.0.0.1', port: 3031 } }),
+    idReader: z.object({ transport: transportSchema }).strict().optional(),
     compartments: z.array(compartmentConfigSchema).min(1, 'a cabinet needs at least one compartment').optional(),
     policy: policySchema.default(policySchema.parse({})),
     /** Central ops over MQTT; null (no MQTT_URL): not connected. */

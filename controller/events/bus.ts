@@ -4,10 +4,17 @@ import type { CabinetEvent } from '../store/event-outbox.ts';
 /** Why the doors of a checked credential cannot open: the board is unreachable, a lock jammed, or a compartment is out of service or busy. */
 export type OutOfServiceCause = 'board-offline' | 'jammed' | 'compartment-unavailable' | 'storage-failing';
 
+/** The ID-card reader as /health and the kiosk see it. */
+export type IdReaderState = 'ok' | 'lost' | 'absent';
+
 /** What the kiosk screen may see: never a credential, never personal data. */
 export type KioskMessage =
   | { readonly type: 'scan'; readonly kind: 'pickup-qr' | 'unknown'; readonly masked: string }
   | { readonly type: 'need-id'; readonly scanId: string; readonly expiresInSeconds: number }
+  /** A card on the ID-card reader: `readId` stands in for the typed ID suffix once; `masked` is all the screen shows. */
+  | { readonly type: 'id-card'; readonly readId: string; readonly masked: string; readonly expiresInSeconds: number }
+  /** The ID-card reader came or went: the screen offers the card only while it answers. */
+  | { readonly type: 'id-reader'; readonly state: IdReaderState }
   | { readonly type: 'opening'; readonly compartments: string[]; readonly items: { type: string; label: string | null }[]; readonly caseNo: string }
   | { readonly type: 'door-opened'; readonly compartment: string }
   /** A door has stood open longer than `hardware.leftOpenMs` (repeated while it stays open). */

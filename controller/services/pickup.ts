@@ -11,12 +11,19 @@ import { raiseAlarm } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 import type { CredentialService } from './credentials.ts';
 import type { DoorService, OpenHandlers } from './doors.ts';
+import type { IdCardService } from './id-card.ts';
+
+/**
+ * The second factor, at most one of them: the ID suffix typed on the kiosk, or a card read (`readId` of the
+ * kiosk stream's `id-card`), which stands in for the suffix once.
+ */
+export type SecondFactor = { readonly idSuffix?: string; readonly idCardReadId?: string };
 
 export type PickupRequest =
-  | { readonly code: string; readonly idSuffix?: string }
-  | { readonly qr: string; readonly idSuffix?: string }
+  | ({ readonly code: string } & SecondFactor)
+  | ({ readonly qr: string } & SecondFactor)
   /** The kiosk completes a scanned QR that asked for the ID suffix. */
-  | { readonly scanId: string; readonly idSuffix: string };
+  | ({ readonly scanId: string } & SecondFactor);
 
 export type PickupAnswer =
   | { result: 'opened'; compartments: string[]; caseNo: string; items: { type: string; label: string | null; name: string }[] }
@@ -35,7 +42,7 @@ export class PickupService implements OpenHandlers {
   /** Scanned QR codes waiting for the ID suffix, by a random id only the kiosk learns. Memory only, 2 min. */
   readonly #pendingScans = new Map<string, { qr: string; until: number }>();
 
-  constructor(private readonly s: ServiceContext, private readonly doors: DoorService, private readonly credentials: CredentialService) {
+  constructor(private readonly s: ServiceContext, private readonly doors: DoorService, private readonly credentials: CredentialService, private readonly idCards: IdCardService) {
     doors.register('pickup', this);
   }
 
@@ -91,6 +98,11 @@ export class PickupService implements OpenHandlers {
     }
     if (this.s.board.link !== 'ok') return { result: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow, cause: 'board-offline' };
 
+    // A scan still waiting for its second factor waits on (the route never sends this; a caller in-process might).
+    if ('scanId' in request && request.idSuffix === undefined && request.idCardReadId === undefined) return { result: 'need-id', scanId: request.scanId };
+    // The attempt is evaluated from here on: a card read is spent now, whatever the outcome.
+    const factor = this.#secondFactor(request);
+
     let form: 'code' | 'qr';
     let secret: string;
     if ('scanId' in request) {
@@ -103,14 +115,13 @@ export class PickupService implements OpenHandlers {
       form = 'code';
       secret = request.code;
       // The code always needs the ID suffix: ask for it before looking anything up, so "need-id" says nothing.
-      if (request.idSuffix === undefined) return { result: 'need-id' };
+      if (factor === undefined) return { result: 'need-id' };
       if (!codeSchemaPattern.test(secret)) return this.#fail(form, 'malformed code', channel);
     } else {
       form = 'qr';
       secret = request.qr;
       if (!qrPattern.test(secret)) return this.#fail(form, 'malformed qr', channel);
     }
-    const idSuffix = 'idSuffix' in request ? request.idSuffix : undefined;
 
     const { cases } = this.s.repos;
     const hash = form === 'code' ? this.credentials.hashCode(secret) : this.credentials.hashQr(secret);
@@ -123,7 +134,7 @@ export class PickupService implements OpenHandlers {
     if (credential.state === 'spent' && form === 'qr') return { result: 'denied', reason: 'in-progress', window: this.s.config.policy.helpWindow };
     const items = cases.items(c.caseNo).filter((i) => i.state === 'loaded');
     const needsId = form === 'code' || this.s.config.policy.qrNeedsIdSuffix === 'always' || items.some((i) => sensitiveItemTypes.has(i.type));
-    if (needsId && idSuffix === undefined) {
+    if (needsId && factor === undefined) {
       // Only a holder of the 144-bit QR gets here, so asking reveals nothing guessable.
       const scanId = randomUUID();
       this.#pendingScans.set(scanId, { qr: secret, until: now + PENDING_SCAN_MS });
@@ -131,8 +142,9 @@ export class PickupService implements OpenHandlers {
       this.s.bus.kiosk.emit({ type: 'need-id', scanId, expiresInSeconds: PENDING_SCAN_MS / 1000 });
       return { result: 'need-id', scanId };
     }
-    if (needsId && (c.idSuffixHash === null || !Keyring.sameHash(this.credentials.hashIdSuffix(idSuffix!), c.idSuffixHash))) {
-      return this.#fail(form, 'wrong id suffix', channel);
+    if (needsId && factor !== undefined && (factor.hash === null || c.idSuffixHash === null || !Keyring.sameHash(factor.hash, c.idSuffixHash))) {
+      // Someone else's card, or a read unknown, expired or used: a failed attempt like a wrong suffix, same answer.
+      return this.#fail(form, factor.kind === 'typed' ? 'wrong id suffix' : factor.hash === null ? 'id card read unknown, expired or used' : 'id card not the applicant\'s', channel);
     }
     if (credential.state === 'spent') return { result: 'denied', reason: 'in-progress', window: this.s.config.policy.helpWindow };
     if (credential.expiresAt <= now || c.state === 'overdue') {
@@ -158,6 +170,13 @@ export class PickupService implements OpenHandlers {
     const itemList = items.map((i) => ({ type: i.type, label: i.label, name: i.label ?? itemTypeNames[i.type].zh }));
     this.s.bus.kiosk.emit({ type: 'opening', compartments: compartmentIds, caseNo: c.caseNo, items: items.map((i) => ({ type: i.type, label: i.label })) });
     return { result: 'opened', compartments: compartmentIds, caseNo: c.caseNo, items: itemList };
+  }
+
+  /** The keyed hash of the second factor given (`null`: a card read that is unknown, expired or used), or none. */
+  #secondFactor(request: SecondFactor): { kind: 'typed' | 'card'; hash: string | null } | undefined {
+    if (request.idSuffix !== undefined) return { kind: 'typed', hash: this.credentials.hashIdSuffix(request.idSuffix) };
+    if (request.idCardReadId !== undefined) return { kind: 'card', hash: this.idCards.take(request.idCardReadId) };
+    return undefined;
   }
 
   #fail(form: 'code' | 'qr', why: string, channel: 'kiosk' | 'scanner'): PickupAnswer {

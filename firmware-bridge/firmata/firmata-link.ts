@@ -1,9 +1,8 @@
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import firmataIo from 'firmata-io';
 import five from 'johnny-five';
-import { SerialPort } from 'serialport';
 import type { TransportConfig } from '../transport.ts';
+import { finishWrites, openTransport } from '../open-transport.ts';
 import type { LinkLossCause } from '../ports.ts';
 
 // One connection to a Firmata board: the transport (TCP socket or serial port), firmata-io on it, and a
@@ -87,7 +86,7 @@ export class FirmataLink {
   /** Opens the transport and completes the Firmata handshake; rejects (leaving nothing open) if either fails. */
   static async open(options: FirmataLinkOptions): Promise<FirmataLink> {
     const deadline = performance.now() + options.handshakeTimeoutMs;
-    const stream = await openTransport(options.transport, options.handshakeTimeoutMs, options.signal);
+    const stream = await openTransport(options.transport, { timeoutMs: options.handshakeTimeoutMs, signal: options.signal });
     const onAbort = (): void => void stream.destroy();
     options.signal?.addEventListener('abort', onAbort);
     // Errors arrive as 'close' too; without a listener an 'error' would be thrown at the process.
@@ -168,7 +167,7 @@ export class FirmataLink {
   /** Closes the connection: `graceful` lets the writes already queued (relays LOW) reach the board first. */
   async close(reason: string, { graceful = false }: { graceful?: boolean } = {}): Promise<void> {
     this.#closing = true;
-    if (graceful && !this.#closed && !this.stream.destroyed) await finish(this.stream, 500);
+    if (graceful && !this.#closed && !this.stream.destroyed) await finishWrites(this.stream, 500);
     this.#markClosed(reason, null);
     release(this.stream, this.io, this.board);
     this.stream.destroy();
@@ -196,49 +195,6 @@ export class FirmataLink {
     for (const listener of this.#closeListeners) listener(reason, cause);
     this.#closeListeners.clear();
   }
-}
-
-async function openTransport(transport: TransportConfig, timeoutMs: number, signal?: AbortSignal): Promise<Duplex> {
-  if (signal?.aborted) throw new Error('aborted');
-  if (transport.kind === 'tcp') {
-    const socket = net.createConnection({ host: transport.host, port: transport.port });
-    socket.setNoDelay(true); // Firmata messages are 3 bytes: the worst case for Nagle
-    const onAbort = (): void => void socket.destroy();
-    signal?.addEventListener('abort', onAbort);
-    try {
-      await settle(socket, 'connect', timeoutMs, `no TCP connection to ${transport.host}:${transport.port}`);
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-    socket.setKeepAlive(true, 1000);
-    return socket;
-  }
-  const port = new SerialPort({ path: transport.path, baudRate: transport.baudRate, autoOpen: false });
-  await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(new Error(`cannot open ${transport.path}: ${error.message}`)) : resolve())));
-  if (signal?.aborted) {
-    port.destroy();
-    throw new Error('aborted');
-  }
-  return port;
-}
-
-/** Resolves on `event`; rejects (and destroys the stream) on error, close or timeout. */
-function settle(stream: Duplex, event: string, timeoutMs: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (error?: Error): void => {
-      clearTimeout(timer);
-      stream.off(event, onEvent).off('error', onError).off('close', onClose);
-      if (error) {
-        stream.destroy();
-        reject(error);
-      } else resolve();
-    };
-    const onEvent = (): void => done();
-    const onError = (error: Error): void => done(new Error(`${what}: ${error.message}`));
-    const onClose = (): void => done(new Error(`${what}: closed`));
-    const timer = setTimeout(() => done(new Error(`${what}: no answer in ${timeoutMs} ms`)), timeoutMs);
-    stream.once(event, onEvent).once('error', onError).once('close', onClose);
-  });
 }
 
 function waitForReady(stream: Duplex, board: J5Board, timeoutMs: number): Promise<void> {
@@ -274,17 +230,4 @@ function release(stream: Duplex, io: Firmata | undefined, board: J5Board | undef
     io.on('error', () => {}); // firmata-io still re-emits the transport's errors here
   }
   stream.removeAllListeners('data');
-}
-
-/** Lets what was written reach the OS, then ends the stream (or gives up after the timeout). */
-function finish(stream: Duplex, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    if (stream instanceof SerialPort) stream.drain(() => done());
-    else stream.end(done);
-  });
 }
