@@ -19,11 +19,13 @@ import { handleSignals, type Shutdown } from './shutdown.ts';
 const USAGE = `govlocker — the controller of a one-window pickup cabinet
 
 usage:
-  govlocker start [--config FILE] [--board 8a80|kerong-cu]
+  govlocker start [--config FILE] [--board 8a80|kerong-cu | --firmata genuine]
                                               simulator + controller + admin API (what npm start runs);
-                                              --board: the cabinet on emulated RS-485 lock boards
+                                              --board: the cabinet on emulated RS-485 lock boards;
+                                              --firmata genuine: the real StandardFirmata on an emulated
+                                              Uno (8 compartments; ~40 % of a core)
   govlocker controller --config FILE          controller + admin API against the hardware the config names
-  govlocker simulate [--config FILE] [--board 8a80|kerong-cu]
+  govlocker simulate [--config FILE] [--board 8a80|kerong-cu | --firmata genuine]
                                               the simulator alone (Firmata or a lock-board bus over TCP,
                                               scanner, control API)
   govlocker hardware probe --config FILE | --protocol 8a80|kerong-cu (--tcp HOST:PORT | --serial PATH [--baud N])
@@ -77,13 +79,16 @@ export async function main(argv: string[]): Promise<void> {
       case 'controller':
       case 'simulate': {
         if (command === 'simulate' && rest.some((a) => a === '--fleet' || a.startsWith('--fleet='))) return await simulateFleetCommand(rest, shutdown!);
-        const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, board: { type: 'string' } }, strict: true });
+        const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, board: { type: 'string' }, firmata: { type: 'string' } }, strict: true });
+        if (values.firmata !== undefined && values.firmata !== 'emulated' && values.firmata !== 'genuine') fail(`--firmata is "emulated" (the default) or "genuine" (the real StandardFirmata on an emulated Uno), not ${JSON.stringify(values.firmata)}`);
+        if (command === 'controller' && values.firmata) fail('--firmata chooses the simulated board: use it with "govlocker start" or "simulate"');
+        const firmata = values.firmata as 'emulated' | 'genuine' | undefined;
         if (command === 'controller' && !values.config) fail('controller needs --config FILE (the hardware to drive); try "govlocker start" for the simulator');
         if (command === 'controller' && values.board) fail('--board runs emulated lock boards: use it with "govlocker start" or "simulate"; the controller drives what its --config names');
-        const config = loadConfig(values.config, process.env, { board: values.board === undefined ? undefined : protocolArg('--board', values.board) });
-        if (command === 'start') await runWholeCabinet(config, shutdown!);
+        const config = loadConfig(values.config, process.env, { board: values.board === undefined ? undefined : protocolArg('--board', values.board), firmata });
+        if (command === 'start') await runWholeCabinet(config, shutdown!, { firmata });
         else if (command === 'controller') await runController(config, shutdown!);
-        else await runSimulatorOnly(config, shutdown!);
+        else await runSimulatorOnly(config, shutdown!, { firmata });
         return;
       }
       case 'users':

@@ -107,9 +107,16 @@ function printToken(cabinet: Cabinet): void {
  * `npm start`: the simulator, then the controller wired to it over real Firmata/TCP (or, for a lock-board
  * cabinet, the emulated RS-485 bus over TCP) and the scanner's TCP line.
  */
-export async function runWholeCabinet(config: CabinetConfig, shutdown: Shutdown): Promise<void> {
+/** How `govlocker start` / `simulate` run the simulated board. */
+export interface RunOptions {
+  /** `genuine`: the real StandardFirmata on an emulated Uno on the Firmata port (`--firmata genuine`). */
+  readonly firmata?: 'emulated' | 'genuine';
+}
+
+export async function runWholeCabinet(config: CabinetConfig, shutdown: Shutdown, options: RunOptions = {}): Promise<void> {
   const sim: RunningSimulator = await shutdown.track(startSimulator({
     compartments: config.compartments,
+    ...(options.firmata === 'genuine' ? { firmata: 'genuine' as const } : {}),
     controlPort: envPort('GOVLOCKER_SIM_PORT', 8090),
     firmataPort: firmataPortOf(config),
     ...emulatedLockboard(config),
@@ -177,9 +184,10 @@ export async function runController(config: CabinetConfig, shutdown: Shutdown): 
   printToken(controller.cabinet);
 }
 
-export async function runSimulatorOnly(config: CabinetConfig, shutdown: Shutdown): Promise<void> {
+export async function runSimulatorOnly(config: CabinetConfig, shutdown: Shutdown, options: RunOptions = {}): Promise<void> {
   const sim = await shutdown.track(startSimulator({
     compartments: config.compartments,
+    ...(options.firmata === 'genuine' ? { firmata: 'genuine' as const } : {}),
     controlPort: envPort('GOVLOCKER_SIM_PORT', 8090),
     firmataPort: firmataPortOf(config),
     ...emulatedLockboard(config),

@@ -55,8 +55,10 @@ export type LinkState = 'connecting' | 'ok' | 'lost';
  * - `connection-lost`: the connection failed or was reset (a TCP RST, a pulled cable, a serial port gone).
  * - `no-answer`: the board stopped answering (heartbeat, or an output it did not confirm in time).
  * - `bad-answer`: the driver dropped the link itself: an output did not read what was written, or a write failed.
+ * - `board-restarted`: the board greeted again as after power-on (a brown-out, a watchdog reset): it forgot its
+ *   set-up, so the driver connects afresh.
  */
-export type LinkLossCause = 'closed-by-board' | 'connection-lost' | 'no-answer' | 'bad-answer';
+export type LinkLossCause = 'closed-by-board' | 'connection-lost' | 'no-answer' | 'bad-answer' | 'board-restarted';
 
 export interface LinkLoss {
   readonly cause: LinkLossCause;

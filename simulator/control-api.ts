@@ -12,6 +12,7 @@ import type { FirmataDeviceEmulator } from './firmata-device.ts';
 import type { ScannerDeviceEmulator } from './scanner-device.ts';
 import { idCardFaults, type IdCardDeviceEmulator } from './idcard-device.ts';
 import { isWellFormedIdNumber } from '../firmware-bridge/idcard/index.ts';
+import type { GenuineBoard } from './genuine-firmata/genuine-board.ts';
 import { BUS_FAULTS, type LockboardBusEmulator } from './lockboard-device.ts';
 import { readFileSync } from 'node:fs';
 
@@ -19,6 +20,8 @@ export interface SimulatorParts {
   readonly model: CabinetModel;
   readonly firmata: FirmataDeviceEmulator;
   readonly scanner: ScannerDeviceEmulator;
+  /** The Uno running the genuine StandardFirmata, when it stands in for the Firmata emulator. */
+  readonly genuine?: GenuineBoard;
   /** The RS-485 lock-board bus, when the simulator runs one: then the cable and host of `/sim/state` are its. */
   readonly lockboard?: LockboardBusEmulator;
   /** The resident ID-card reader, when the simulator runs one. */
@@ -29,9 +32,9 @@ const doorParam = z.object({ id: z.string().regex(/^[A-Z][0-9]{2}$/, 'a door id 
 
 /** The person standing in front of the cabinet (CONTRACT §5), plus a live picture at `/`. */
 export async function buildControlApi(parts: SimulatorParts): Promise<FastifyInstance> {
-  const { model, firmata, scanner, lockboard } = parts;
-  // The board the controller drives: the lock-board bus when there is one, else the Firmata board.
-  const board = lockboard ?? firmata;
+  const { model, firmata, scanner, lockboard, genuine } = parts;
+  // The board the controller drives: the lock-board bus when there is one, else the genuine Uno or the Firmata board.
+  const board = lockboard ?? genuine ?? firmata;
   const app = Fastify({ logger: false, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
   acceptEmptyJson(app);
   app.setValidatorCompiler(validatorCompiler);

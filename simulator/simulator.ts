@@ -91,7 +91,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   }
   let api: FastifyInstance | null = null;
   try {
-    api = await buildControlApi({ model, firmata, scanner, ...(bus ? { lockboard: bus.device } : {}), ...(idReader ? { idReader } : {}) });
+    api = await buildControlApi({ model, firmata, scanner, ...(genuine ? { genuine } : {}), ...(bus ? { lockboard: bus.device } : {}), ...(idReader ? { idReader } : {}) });
     await api.listen({ host, port: options.controlPort });
   } catch (error) {
     await firmata.stop();

@@ -36,3 +36,19 @@ export function demoLockboardCompartments(protocol: LockboardProtocol): Compartm
     return { ...face, board, channel, lockChannel: id, doorSensor: id };
   });
 }
+
+/**
+ * A small cabinet on an Arduino Uno running the genuine StandardFirmata (`govlocker start --firmata genuine`):
+ * A01–A08, relays on D2–D9, door switches on D10–D12 and A0–A4 (digital 14–18). D0/D1 are the Uno's serial port
+ * and D13 is left alone: StandardFirmata blinks its version there at every boot. Rows 01–04 small, 05–06 medium,
+ * 07–08 large.
+ */
+export function unoDemoCompartments(): CompartmentConfig[] {
+  const switches = [10, 11, 12, 14, 15, 16, 17, 18];
+  return switches.map((doorSensor, n) => ({
+    id: `A${String(n + 1).padStart(2, '0')}`,
+    size: n < 4 ? 'S' : n < 6 ? 'M' : 'L',
+    lockChannel: 2 + n,
+    doorSensor,
+  }));
+}

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { compartmentProblems, compartmentsFor } from './driver-checks.ts';
+import { unoDemoCompartments } from './demo-cabinet.ts';
 import type { LockboardProtocol } from './lockboard-schema.ts';
 import { configSchema, type CabinetConfig } from './schema.ts';
 
@@ -83,6 +84,20 @@ export interface LoadOptions {
    * and compartments give way to the demo cabinet on that board; a file whose bus already speaks it is kept.
    */
   readonly board?: LockboardProtocol;
+  /**
+   * `govlocker start --firmata genuine`: the simulator runs the real StandardFirmata on an emulated Uno, so a
+   * file without compartments gets the Uno demo cabinet (8 compartments) instead of the Mega's 24.
+   */
+  readonly firmata?: 'emulated' | 'genuine';
+}
+
+/** The file as given, on the genuine StandardFirmata's Uno. */
+function onGenuineFirmata(raw: Json, problems: ConfigProblem[]): Json {
+  if (asObject(raw.hardware).driver === 'lockboard') {
+    problems.push({ path: 'hardware.driver', message: '--firmata genuine runs a Firmata board, but this file drives lock boards: leave --firmata out' });
+    return raw;
+  }
+  return raw.compartments === undefined ? { ...raw, compartments: unoDemoCompartments() } : raw;
 }
 
 /** The file as given, turned to a lock-board cabinet of `protocol` (its timing fields kept). */
@@ -104,7 +119,8 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
   if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
     throw new ConfigError([{ path: '(root)', message: 'the configuration must be a JSON object, e.g. {"cabinetId":"DEMO-01"}' }], source);
   }
-  const given = options.board ? onLockBoards(asObject(raw), options.board, problems) : asObject(raw);
+  if (options.board && options.firmata === 'genuine') problems.push({ path: '(options)', message: '--board and --firmata genuine name two different boards: choose one' });
+  const given = options.board ? onLockBoards(asObject(raw), options.board, problems) : options.firmata === 'genuine' ? onGenuineFirmata(asObject(raw), problems) : asObject(raw);
   const withEnv = applyEnvironment(given, env, problems);
   const parsed = configSchema.safeParse(withEnv);
   if (!parsed.success) problems.push(...zodIssuesToProblems(parsed.error));
@@ -142,7 +158,7 @@ function tlsFileProblems(config: CabinetConfig): ConfigProblem[] {
 
 /** Reads the JSON config file (none: the demo cabinet) and applies the environment. */
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): CabinetConfig {
-  if (!file) return parseConfig({}, env, options.board ? `built-in demo cabinet on ${options.board} lock boards` : 'built-in demo cabinet', options);
+  if (!file) return parseConfig({}, env, options.board ? `built-in demo cabinet on ${options.board} lock boards` : options.firmata === 'genuine' ? 'built-in Uno demo cabinet' : 'built-in demo cabinet', options);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

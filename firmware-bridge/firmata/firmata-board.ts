@@ -294,9 +294,23 @@ export class FirmataBoard implements CabinetBoard {
       };
       const timer = setTimeout(() => fail(new Error(`the board did not report its door switches within ${timeoutMs} ms`)), timeoutMs);
       const offClose = link.onClose((reason) => fail(new Error(`${reason} while reading the door switches`)));
-      for (const sensor of sensors) link.io.pinMode(sensor, link.io.MODES.PULLUP);
+      const legacyPullUps = new Set<number>();
+      for (const sensor of sensors) {
+        if (link.io.pins[sensor]?.supportedModes.includes(link.io.MODES.PULLUP)) {
+          link.io.pinMode(sensor, link.io.MODES.PULLUP);
+        } else {
+          // StandardFirmata before 2.5 has no PULLUP mode (it answers "unknown pin mode" and the pin stays an
+          // output); there an input written HIGH turns its pull-up on, as on the bare AVR.
+          link.io.pinMode(sensor, link.io.MODES.INPUT);
+          link.io.digitalWrite(sensor, link.io.HIGH);
+          legacyPullUps.add(sensor);
+        }
+      }
       for (const sensor of sensors) {
         link.io.digitalRead(sensor, (value) => {
+          // firmata-io stores a reported LOW in its copy of the port, and a relay write on the same port would
+          // send that LOW back, switching this pull-up off: keep the bit set.
+          if (legacyPullUps.has(sensor)) keepPullUp(link.io, sensor);
           const open = value === 1;
           if (this.#connection?.link === link) {
             this.#debouncer.sample(sensor, open);
@@ -316,6 +330,7 @@ export class FirmataBoard implements CabinetBoard {
   #online(link: FirmataLink, relays: Map<number, J5Relay>, levels: Map<number, boolean>): void {
     const connection: Connection = { link, relays, heartbeat: setInterval(() => this.#beat(connection), this.#heartbeat.intervalMs), lastBeatAt: performance.now() };
     this.#connection = connection;
+    this.#watchForRestart(connection);
     this.#attempt = 0;
     this.#lastFailure = '';
     link.onClose((reason, cause) => this.#lose(connection, reason, cause ?? 'connection-lost'));
@@ -324,6 +339,16 @@ export class FirmataBoard implements CabinetBoard {
     this.#setLink('ok');
     for (const waiter of [...this.#readyWaiters]) waiter.resolve();
     for (const edge of moved) this.#emitEdge(edge);
+  }
+
+  /**
+   * A board that resets (brown-out, watchdog, a power blip) boots in under the heartbeat's timeout and greets
+   * again with its firmware name, having forgotten every pin mode: take that as a lost link, so the reconnect
+   * sets the board up again (relays LOW first, door switches reporting). Nothing of ours asks for the firmware
+   * name after the handshake.
+   */
+  #watchForRestart(connection: Connection): void {
+    connection.link.io.on('queryfirmware', () => this.#lose(connection, 'the board restarted (it greeted again with its firmware name)', 'board-restarted'));
   }
 
   #beat(connection: Connection): void {
@@ -372,4 +397,10 @@ export class FirmataBoard implements CabinetBoard {
 
 function describe(transport: TransportConfig): string {
   return transport.kind === 'tcp' ? `tcp://${transport.host}:${transport.port}` : `${transport.path}@${transport.baudRate}`;
+}
+
+/** Sets `pin`'s bit in firmata-io's copy of its port, so a later write to the port keeps the pull-up on. */
+function keepPullUp(io: { ports: number[] }, pin: number): void {
+  const port = pin >> 3;
+  io.ports[port] = (io.ports[port] ?? 0) | (1 << (pin & 7));
 }

@@ -1,4 +1,4 @@
-import type { CompartmentConfig } from '../../controller/config/schema.ts';
+import { unoDemoCompartments } from '../../controller/config/demo-cabinet.ts';
 import { SimError, type SimDoorSpec } from '../cabinet-model.ts';
 import { UNO_PIN_COUNT } from './uno-machine.ts';
 
@@ -9,18 +9,8 @@ import { UNO_PIN_COUNT } from './uno-machine.ts';
 
 /** StandardFirmata's version-blink pin. */
 export const UNO_BLINK_PIN = 13;
-/** Door switches, in compartment order: D10–D12, then A0–A4. */
-const SWITCH_PINS = [10, 11, 12, 14, 15, 16, 17, 18] as const;
-
-/** A01–A08 on an Uno: relays D2–D9, door switches D10–D12 and A0–A4; rows 01–04 small, 05–06 medium, 07–08 large. */
-export function unoCompartments(): CompartmentConfig[] {
-  return SWITCH_PINS.map((doorSensor, n) => ({
-    id: `A${String(n + 1).padStart(2, '0')}`,
-    size: n < 4 ? 'S' : n < 6 ? 'M' : 'L',
-    lockChannel: 2 + n,
-    doorSensor,
-  }));
-}
+/** A01–A08 on an Uno: relays D2–D9, door switches D10–D12 and A0–A4 (the controller's Uno demo cabinet). */
+export const unoCompartments = unoDemoCompartments;
 
 export interface UnoWiring {
   /** Output pins that energise a lock relay when HIGH. */

@@ -12,6 +12,8 @@ import { loadStandardFirmata, standardFirmataPath } from '../../simulator/genuin
 import { startGenuineBoard, type GenuineBoard } from '../../simulator/genuine-firmata/genuine-board.ts';
 import { unoCompartments } from '../../simulator/genuine-firmata/uno-wiring.ts';
 import { startSimulator } from '../../simulator/simulator.ts';
+import { caseBody, until } from '../support/cabinet-harness.ts';
+import { call, startCabinet } from '../support/govlocker-process.ts';
 import { sleep, waitFor, type FirmataClient } from './firmata-fixtures.ts';
 
 // The controller's Firmata driver against the firmware a real board runs: StandardFirmata 2.4 for the Uno
@@ -30,6 +32,8 @@ let edges: DoorEdge[] = [];
 let links: LinkState[] = [];
 /** Rising edges on D13 since power-on. */
 let blinks = 0;
+/** Hosts other than the driver; a failed test must not leave one holding the board's only slot. */
+const plainSockets: net.Socket[] = [];
 
 async function startDriver(overrides: Partial<FirmataBoardOptions> = {}): Promise<FirmataBoard> {
   driver = new FirmataBoard({
@@ -54,6 +58,7 @@ async function startDriver(overrides: Partial<FirmataBoardOptions> = {}): Promis
 async function plainHost(): Promise<{ io: FirmataClient; socket: net.Socket; strings: string[] }> {
   const socket = net.createConnection({ host: '127.0.0.1', port: board.port });
   socket.setNoDelay(true);
+  plainSockets.push(socket);
   await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   // The board is up already and will not greet again: ask for the version after 100 ms, as the driver does.
   const io = new firmataIo.Firmata(socket, { reportVersionTimeout: 100 });
@@ -87,6 +92,7 @@ describe('the Firmata driver against the genuine StandardFirmata (Uno, avr8js)',
   afterEach(async () => {
     await driver?.stop();
     driver = null;
+    for (const socket of plainSockets.splice(0)) socket.destroy();
     board.connect();
     await waitFor(() => !board.hostConnected, 1000, 'the board to see its host gone'); // it has one slot
     for (const [id, door] of Object.entries(model.snapshot())) {
@@ -141,11 +147,12 @@ describe('the Firmata driver against the genuine StandardFirmata (Uno, avr8js)',
     await waitFor(() => reports.at(-1) === 1, 1000, 'the open door reported HIGH');
     model.close('A05');
     await waitFor(() => reports.at(-1) === 0, 1000, 'the closed door reported LOW');
-    // The PULLUP mode the driver asks for is refused with a string message, and the pin keeps its mode.
+    // A PULLUP mode request is refused with a string message, and the pin keeps its mode.
+    const modeBefore = board.machine.pin(sensorOf('A03'));
     io.pinMode(sensorOf('A03'), io.MODES.PULLUP);
     await waitFor(() => strings.length > 0, 1000, 'the firmware to answer');
     expect(strings).toEqual(['Unknown pin mode']);
-    expect(board.machine.pin(sensorOf('A03'))).toBe('low'); // D12 is still StandardFirmata's power-on OUTPUT LOW
+    expect(board.machine.pin(sensorOf('A03'))).toBe(modeBefore);
     await leave(socket);
   });
 
@@ -169,9 +176,7 @@ describe('the Firmata driver against the genuine StandardFirmata (Uno, avr8js)',
     await leave(socket);
   });
 
-  it.fails('known gap: the driver sees the door switch edge (it asks for PULLUP mode, which StandardFirmata 2.4 refuses)', async () => {
-    // Passes once firmware-bridge/firmata falls back, when the capability response lacks PULLUP, to INPUT +
-    // write HIGH and keeps that bit HIGH in every port write (see the two tests above).
+  it('the driver sees the door switch edge: StandardFirmata 2.4 has no PULLUP mode, so the driver uses INPUT written HIGH', async () => {
     const b = await startDriver();
     await b.locks.pulse(lockOf('A02'), { doorSensor: sensorOf('A02') });
     expect(model.snapshot().A02!.open).toBe(true);
@@ -207,15 +212,20 @@ describe('the Firmata driver against the genuine StandardFirmata (Uno, avr8js)',
     expect(model.snapshot().A08).toMatchObject({ open: true, latchPulses: 1, relay: false });
   });
 
-  it.fails('known gap: a board that resets under the driver (brown-out, watchdog) is noticed by its boot greeting and set up again', async () => {
+  it('a board that resets under the driver (brown-out, watchdog) is noticed by its boot greeting and set up again', async () => {
     // The reboot takes ≈1.9 s, inside the production heartbeat's 3 s: the link stays ok while the board has
-    // forgotten its pin modes and reports. Its unasked version report and firmware name are the sign. The long
+    // forgotten its pin modes and reports. Its unasked firmware name is the sign. The long
     // heartbeat here keeps a slow machine from passing this for the wrong reason.
-    await startDriver({ heartbeat: { intervalMs: 500, timeoutMs: 10_000 } });
+    const b = await startDriver({ heartbeat: { intervalMs: 500, timeoutMs: 10_000 } });
     const before = blinks;
     board.machine.reset();
     await waitFor(() => blinks === before + 6, 5000, 'the reboot (its version blinks)');
     await waitFor(() => links.includes('lost'), 1000, 'the reset to be noticed');
+    expect(b.lastLoss).toMatchObject({ cause: 'board-restarted' });
+    // Set up again: relays are outputs and the door switches report, so a pulse is seen opening its door.
+    await waitFor(() => b.link === 'ok', 5000, 'ok again');
+    await b.locks.pulse(lockOf('A03'), { doorSensor: sensorOf('A03') });
+    await waitFor(() => edges.some((edge) => edge.sensor === sensorOf('A03') && edge.open), 1000, 'the open edge after the reset');
   });
 });
 
@@ -250,4 +260,30 @@ describe('the pinned StandardFirmata hex', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('govlocker start --firmata genuine', () => {
+  it('runs the whole cabinet on the genuine StandardFirmata: a load opens its door and commits when it closes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'govlocker-genuine-start-'));
+    const cabinet = await startCabinet({ GOVLOCKER_DATA_DIR: dir, GOVLOCKER_ADMIN_TOKEN: 'genuine-admin-token-0123' }, 30_000, ['--firmata', 'genuine']);
+    try {
+      const api = cabinet.banner.api;
+      const sim = cabinet.banner.simulator;
+      const auth = { token: 'genuine-admin-token-0123' };
+      await until(async () => (await call(`${api}/health`)).json?.hardware === 'ok', 15_000, 'the board ready');
+      expect((await call(`${api}/compartments`, auth)).json.map((c: { id: string }) => c.id)).toEqual(['A01', 'A02', 'A03', 'A04', 'A05', 'A06', 'A07', 'A08']);
+      expect((await call(`${api}/cases`, { ...auth, body: caseBody('GENUINE-1', [{ type: 'seal', barcode: 'GEN-SEAL' }]) })).status).toBe(201);
+      const load = await call(`${api}/loads`, { ...auth, body: { barcode: 'GEN-SEAL' } });
+      expect(load.status).toBe(202);
+      const door = load.json.compartment as string;
+      await until(async () => (await call(`${sim}/sim/state`)).json.doors[door].open, 5000, 'the door open');
+      // The controller sees the door open through the firmware's own digital report before it is closed.
+      await until(async () => (await call(`${api}/compartments`, auth)).json.find((c: { id: string }) => c.id === door).door === 'open', 5000, 'the open seen');
+      await call(`${sim}/sim/doors/${door}/close`, { body: { occupied: true } });
+      await until(async () => (await call(`${api}/loads/${load.json.loadId}`, auth)).json.state === 'committed', 5000, 'the load committed');
+    } finally {
+      await cabinet.interrupt(8000);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

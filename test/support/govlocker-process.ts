@@ -130,8 +130,8 @@ export interface StartedCabinet extends GovlockerProcess {
 }
 
 /** `govlocker start` with every port free; resolves once the banner is printed. */
-export async function startCabinet(env: Record<string, string>, timeoutMs = 15_000): Promise<StartedCabinet> {
-  const p = spawnGovlocker(['start'], { ...freePorts, ...env });
+export async function startCabinet(env: Record<string, string>, timeoutMs = 15_000, args: string[] = []): Promise<StartedCabinet> {
+  const p = spawnGovlocker(['start', ...args], { ...freePorts, ...env });
   let ended: Exit | null = null;
   void p.exited.then((e) => { ended = e; });
   const deadline = Date.now() + timeoutMs;
