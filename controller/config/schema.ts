@@ -106,6 +106,12 @@ export const hardwareSchema = z.discriminatedUnion('driver', [firmataHardware, l
 export type HardwareConfig = z.infer<typeof hardwareSchema>;
 
 export const scannerSchema = z.object({ transport: transportSchema }).strict();
+
+/** The resident ID-card reader (二代证 SAM module): its serial line runs at 115200 8N1 unless told otherwise. */
+const idReaderSerial = serialTransport.extend({ baudRate: z.number().int().positive('baudRate is the serial speed, e.g. 115200').default(115_200) });
+export const idReaderSchema = z.object({
+  transport: z.discriminatedUnion('kind', [tcpTransport, idReaderSerial], { error: 'idReader.transport.kind is "tcp" (with host and port) or "serial" (with path)' }),
+}).strict();
 export type ScannerConfig = z.infer<typeof scannerSchema>;
 
 export const policySchema = z.object({
@@ -170,7 +176,7 @@ export const configSchema = z
     api: apiSchema.default(apiSchema.parse({})),
     hardware: hardwareSchema.default(hardwareSchema.parse({})),
     scanner: scannerSchema.nullable().default({ transport: { kind: 'tcp', host: '127.0.0.1', port: 3031 } }),
-    idReader: z.object({ transport: transportSchema }).strict().optional(),
+    idReader: idReaderSchema.optional(),
     compartments: z.array(compartmentConfigSchema).min(1, 'a cabinet needs at least one compartment').optional(),
     policy: policySchema.default(policySchema.parse({})),
     /** Central ops over MQTT; null (no MQTT_URL): not connected. */

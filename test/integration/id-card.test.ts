@@ -173,6 +173,7 @@ describe('the ID-card reader at the kiosk', () => {
     h.reader.disconnect('drop');
     await until(async () => (await health()).idReader === 'lost', 3000, 'health says the reader is lost');
     expect(await health()).toMatchObject({ status: 'ok', hardware: 'ok' }); // the cabinet itself is fine
+    expect((await h.controller.api.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^govlocker_id_reader_up\{cabinet="[^"]+"\} 0$/m);
     expect(JSON.parse((await kiosk.next((f) => f.event === 'id-reader', 3000, 'id-reader', from)).data)).toEqual({ type: 'id-reader', state: 'lost' });
 
     expect((await pickup({ code: ready.code })).json).toEqual({ result: 'need-id' });
@@ -180,6 +181,7 @@ describe('the ID-card reader at the kiosk', () => {
 
     h.reader.connect();
     await until(async () => (await health()).idReader === 'ok', 8000, 'the reader back');
+    expect((await h.controller.api.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^govlocker_id_reader_up\{cabinet="[^"]+"\} 1$/m);
     await putCard(OWN_CARD);
   });
 

@@ -86,3 +86,11 @@ describe('configuration', () => {
     expect(problemsOf(() => loadConfig(join(dir, 'missing.json'), {}))[0]?.message).toMatch(/ENOENT/);
   });
 });
+
+describe('the ID-card reader', () => {
+  it('takes 115200 baud on a serial line unless told otherwise, and refuses an unknown field by path', () => {
+    expect(parseConfig({ idReader: { transport: { kind: 'serial', path: '/dev/ttyUSB1' } } }, {}).idReader?.transport).toEqual({ kind: 'serial', path: '/dev/ttyUSB1', baudRate: 115_200 });
+    expect(parseConfig({ idReader: { transport: { kind: 'serial', path: '/dev/ttyUSB1', baudRate: 9600 } } }, {}).idReader?.transport).toMatchObject({ baudRate: 9600 });
+    expect(() => parseConfig({ idReader: { transport: { kind: 'tcp', port: 4002 }, model: 'x' } }, {})).toThrowError(/idReader/);
+  });
+});
