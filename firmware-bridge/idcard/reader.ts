@@ -3,7 +3,7 @@ import { backoffDelay, type BackoffOptions } from '../firmata/backoff.ts';
 import { ListenerSet } from '../listeners.ts';
 import type { IdReader, LinkState, Listener, Unsubscribe } from '../ports.ts';
 import type { TransportConfig } from '../transport.ts';
-import { describeTransport, openByteLink, type ByteLink } from './byte-link.ts';
+import { describeTransport, openByteLink, type ByteLink } from '../byte-link.ts';
 import { parseReadReply, type CardRead } from './card-read.ts';
 import { encodeRequest, readReplyHeader, type IdCardCommand } from './codec.ts';
 import type { IdCardFrame } from './frame.ts';

@@ -1,5 +1,5 @@
-import net from 'node:net';
 import { pino, type Logger } from 'pino';
+import { describeTransport, openByteLink, type ByteLink, type ByteLinkEvents } from '../byte-link.ts';
 import type { TransportConfig } from '../transport.ts';
 import { ListenerSet } from '../listeners.ts';
 import type { LinkState, Listener, Scanner, Unsubscribe } from '../ports.ts';
@@ -29,16 +29,6 @@ export interface LineScannerOptions {
 }
 
 /** One open connection to the scanner; `close()` resolves once it is gone. */
-interface Connection {
-  close(): Promise<void>;
-}
-
-interface ConnectionEvents {
-  opened(): void;
-  data(chunk: Buffer): void;
-  /** Called exactly once per connection attempt, whether it ever opened or not. */
-  closed(error?: Error): void;
-}
 
 const DEFAULT_RECONNECT = { minMs: 200, maxMs: 5000 };
 /** A link that held this long was a real connection, not a flap: the backoff starts again from `minMs`. */
@@ -52,7 +42,7 @@ export class LineScanner implements Scanner {
   readonly #links: ListenerSet<LinkState>;
   #link: LinkState = 'connecting';
   #running = false;
-  #connection: Connection | null = null;
+  #connection: ByteLink | null = null;
   #connectionClosed: Promise<void> = Promise.resolve();
   #retryTimer: NodeJS.Timeout | null = null;
   /** Consecutive attempts that failed (or held less than `STABLE_MS`): the backoff grows with them. */
@@ -63,7 +53,7 @@ export class LineScanner implements Scanner {
 
   constructor(options: LineScannerOptions) {
     this.#options = options;
-    this.#log = (options.logger ?? pino({ enabled: false })).child({ component: 'scanner', transport: describe(options.transport) });
+    this.#log = (options.logger ?? pino({ enabled: false })).child({ component: 'scanner', transport: describeTransport(options.transport) });
     const onError = (error: unknown) => this.#log.error({ err: error }, 'a scanner listener failed');
     this.#lines = new ListenerSet(onError);
     this.#rejections = new ListenerSet(onError);
@@ -115,10 +105,10 @@ export class LineScanner implements Scanner {
     this.#framer = new LineFramer({ maxLength: this.#options.maxLineLength });
     let opened = false;
     let openedAt = 0;
-    let connection: Connection | null = null;
+    let connection: ByteLink | null = null;
     let markClosed!: () => void;
     this.#connectionClosed = new Promise((resolve) => (markClosed = resolve));
-    const events: ConnectionEvents = {
+    const events: ByteLinkEvents = {
       opened: () => {
         opened = true;
         openedAt = performance.now();
@@ -148,9 +138,7 @@ export class LineScanner implements Scanner {
         this.#scheduleReconnect();
       },
     };
-    connection = this.#options.transport.kind === 'tcp'
-      ? openTcp(this.#options.transport, this.#options.connectTimeoutMs ?? 5000, events)
-      : openSerial(this.#options.transport, events);
+    connection = openByteLink(this.#options.transport, events, { connectTimeoutMs: this.#options.connectTimeoutMs ?? 5000 });
     this.#connection = connection;
   }
 
@@ -177,73 +165,4 @@ export class LineScanner implements Scanner {
     this.#link = state;
     this.#links.emit(state);
   }
-}
-
-function describe(transport: TransportConfig): string {
-  return transport.kind === 'tcp' ? `tcp://${transport.host}:${transport.port}` : `serial:${transport.path}@${transport.baudRate}`;
-}
-
-function openTcp(config: { host: string; port: number }, connectTimeoutMs: number, events: ConnectionEvents): Connection {
-  const socket = net.createConnection({ host: config.host, port: config.port });
-  socket.setNoDelay(true);
-  socket.setTimeout(connectTimeoutMs, () => socket.destroy(new Error(`no answer within ${connectTimeoutMs} ms`)));
-  let lastError: Error | undefined;
-  socket.once('connect', () => {
-    socket.setTimeout(0);
-    // A serial-to-Ethernet box that loses power never says goodbye: keepalive notices it.
-    socket.setKeepAlive(true, 10_000);
-    events.opened();
-  });
-  socket.on('data', (chunk: Buffer) => events.data(chunk));
-  socket.on('error', (error) => (lastError = error));
-  const closed = new Promise<void>((resolve) => socket.once('close', () => {
-    events.closed(lastError);
-    resolve();
-  }));
-  return {
-    close: () => {
-      socket.destroy();
-      return closed;
-    },
-  };
-}
-
-function openSerial(config: { path: string; baudRate: number }, events: ConnectionEvents): Connection {
-  let closing = false;
-  let port: import('serialport').SerialPort | null = null;
-  let done = false;
-  let finish!: () => void;
-  const closed = new Promise<void>((resolve) => (finish = resolve));
-  const end = (error?: Error) => {
-    if (done) return;
-    done = true;
-    events.closed(error);
-    finish();
-  };
-  // Loaded on first use, so a cabinet whose scanner is on TCP never loads the native serial binding.
-  import('serialport').then(({ SerialPort }) => {
-    // Throws for options the binding refuses (a baud rate it cannot set): that is a failed attempt too.
-    if (closing) return end();
-    const p = new SerialPort({ path: config.path, baudRate: config.baudRate, autoOpen: false });
-    port = p;
-    let lastError: Error | undefined;
-    p.on('data', (chunk: Buffer) => events.data(chunk));
-    p.on('error', (error: Error) => (lastError = error));
-    p.on('close', (error?: Error | null) => end(error ?? lastError));
-    // A read of zero bytes ends the stream but leaves the port open: close it, so it is reopened.
-    p.on('end', () => { if (p.isOpen) p.close(); });
-    p.open((error) => {
-      if (error) return end(error);
-      if (closing) return p.close(() => end());
-      events.opened();
-    });
-  }).catch((error: unknown) => end(error instanceof Error ? error : new Error(String(error))));
-  return {
-    close: () => {
-      closing = true;
-      if (port?.isOpen) port.close((error) => { if (error) end(error); });
-      else if (port && !port.opening && !port.closing) end();
-      return closed;
-    },
-  };
 }

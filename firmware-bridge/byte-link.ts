@@ -1,8 +1,9 @@
 import net from 'node:net';
-import type { TransportConfig } from '../transport.ts';
+import type { TransportConfig } from './transport.ts';
 
-// One connection to the reader: a TCP serial server (or the simulator) or a local serial port, as raw bytes
-// both ways. The driver above it does the asking and the framing; this only opens, writes and closes.
+// One connection to a line device (the ID-card reader, the QR scanner): a TCP serial server (or the simulator)
+// or a local serial port, as raw bytes both ways. The driver above it does the asking and the framing; this only
+// opens, writes and closes. The serial port is opened 8N1 at the transport's baud rate.
 
 export interface ByteLinkEvents {
   opened(): void;
@@ -18,9 +19,7 @@ export interface ByteLink {
   close(): Promise<void>;
 }
 
-export function describeTransport(transport: TransportConfig): string {
-  return transport.kind === 'tcp' ? `tcp://${transport.host}:${transport.port}` : `serial:${transport.path}@${transport.baudRate}`;
-}
+export { describeTransport } from './open-transport.ts';
 
 export function openByteLink(transport: TransportConfig, events: ByteLinkEvents, options: { connectTimeoutMs: number }): ByteLink {
   return transport.kind === 'tcp' ? openTcp(transport, options.connectTimeoutMs, events) : openSerial(transport, events);
@@ -66,10 +65,9 @@ function openSerial(config: { path: string; baudRate: number }, events: ByteLink
     events.closed(error);
     finish();
   };
-  // Loaded on first use, so a cabinet whose reader is on TCP never loads the native serial binding.
+  // Loaded on first use, so a cabinet whose devices are on TCP never loads the native serial binding.
   import('serialport').then(({ SerialPort }) => {
     if (closing) return end();
-    // The reader's SAM module speaks 8N1 (115200 by default).
     const p = new SerialPort({ path: config.path, baudRate: config.baudRate, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false });
     port = p;
     let lastError: Error | undefined;
