@@ -143,6 +143,8 @@ export interface IdReader {
   readonly link: LinkState;
   onLink(listener: Listener<LinkState>): Unsubscribe;
   onCard(listener: Listener<import('./idcard/card-read.ts').CardRead>): Unsubscribe;
+  /** What the reader answered, counted (requests, timeouts, refusals by status name …), for /metrics. */
+  readonly stats?: import('./idcard/reader.ts').IdCardReaderStats;
   /** Connects and keeps reconnecting with backoff; an absent reader is not an error (its link is `lost`). */
   start(): Promise<void>;
   stop(): Promise<void>;

@@ -45,6 +45,16 @@ export const metricsRoute: FastifyPluginAsync<{ cabinet: Cabinet }> = async (app
       counter('govlocker_bus_echoes_total', 'Requests heard back on the line and skipped.', bus.echoes);
       counter('govlocker_bus_truncated_total', 'Replies cut off before their end.', bus.truncated);
     }
+    const reader = cabinet.idReader?.stats;
+    if (reader) {
+      const counter = (name: string, help: string, rows: [number, Record<string, string>][]) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, ...rows.map(([v, l]) => line(name, v, { cabinet: cabinetId, ...l })));
+      counter('govlocker_id_reader_cards_total', 'ID cards read and reported to the kiosk.', [[reader.cards, {}]]);
+      counter('govlocker_id_reader_requests_total', 'Requests written to the ID-card reader.', [[reader.requests, {}]]);
+      counter('govlocker_id_reader_timeouts_total', 'Requests the ID-card reader did not answer in time.', [[reader.timeouts, {}]]);
+      counter('govlocker_id_reader_refusals_total', 'Answers of the reader that were neither a card nor "no card", by status.', Object.entries(reader.refusals).map(([status, n]) => [n, { status }]));
+      counter('govlocker_id_reader_unusable_reads_total', 'Cards read whose data could not be used, by reason.', Object.entries(reader.unusableReads).map(([reason, n]) => [n, { reason }]));
+      counter('govlocker_id_reader_bad_frames_total', 'Reader frames skipped for a bad checksum or length.', [[reader.framer.badChecksum + reader.framer.badLength, {}]]);
+    }
     const mem = process.memoryUsage();
     gauge('govlocker_process_resident_bytes', 'Resident memory.', [[mem.rss]]);
     gauge('govlocker_uptime_seconds', 'Seconds since start.', [[Math.round((Date.now() - cabinet.startedAt) / 1000)]]);

@@ -205,6 +205,12 @@ describe('the ID-card reader at the kiosk', () => {
     expect(stats.framer.badChecksum).toBeGreaterThan(0);
     expect(stats.cards).toBe(0);
     expect((await health()).status).toBe('ok');
+    // Ops see the same on /metrics, by status name.
+    const metrics = (await h.controller.api.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^govlocker_id_reader_refusals_total\{cabinet="[^"]+",status="checksum-error"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^govlocker_id_reader_refusals_total\{cabinet="[^"]+",status="read-failed"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^govlocker_id_reader_bad_frames_total\{cabinet="[^"]+"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^govlocker_id_reader_cards_total\{cabinet="[^"]+"\} 0$/m);
 
     h.reader.setFault(null);
     await putCard(OWN_CARD);
