@@ -11,6 +11,9 @@ export const ALARM_EVENT_TYPES: ReadonlySet<string> = new Set([
   'sensor.faulty',
   'sensor.stuck',
   'storage.failed',
+  // Item-present sensors: an item left after a pickup, something in a compartment that should be empty.
+  'pickup.incomplete',
+  'compartment.occupied_unexpectedly',
 ]);
 
 /** An alarm for central ops: the types above, and any event the cabinet itself flags `alarm: true` (a daily lockout ceiling). */

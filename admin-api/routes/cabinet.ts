@@ -26,7 +26,7 @@ export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; auth: Staf
   });
 
   app.get('/compartments', { onRequest: view }, async () =>
-    services.compartments.list().map(({ id, size, state, caseNo, door, note }) => ({ id, size, state, caseNo, door, note })));
+    services.compartments.list().map(({ id, size, state, caseNo, door, note, hold }) => ({ id, size, state, caseNo, door, note, hold })));
 
   app.post('/cases', { onRequest: clerk, schema: { body: newCaseSchema } }, async (request, reply) =>
     reply.code(201).send(services.cases.create(request.body, actorOf(request))));
@@ -65,6 +65,12 @@ export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; auth: Staf
 
   app.post('/compartments/:id/enable', { onRequest: ops, schema: { params: compartmentParam } }, async (request) =>
     services.compartments.enable(request.params.id, actorOf(request)));
+
+  // A clerk has looked inside a compartment held because of its item sensor (an item left after a pickup,
+  // something unexpected) and emptied it: it may be loaded again. Audited; refused while something is still seen.
+  const clearBody = z.object({ note: plainText(200, 'note', { required: false }).optional() }).strict().nullish();
+  app.post('/compartments/:id/clear', { onRequest: clerk, schema: { params: compartmentParam, body: clearBody } }, async (request) =>
+    services.compartments.clear(request.params.id, request.body?.note, actorOf(request)));
 
   // Alarms (a forced or jammed door, an unverified open, the remote-open cap, the daily ceiling) stay open until ops acknowledge them.
   app.get('/alarms', { onRequest: view }, async () => services.alarms.open());

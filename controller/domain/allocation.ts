@@ -23,6 +23,8 @@ export interface AllocatableCompartment {
   readonly caseNo: string | null;
   /** In service, door not open for another purpose. */
   readonly available: boolean;
+  /** Held for a clerk (an item left behind, something unexpected seen inside): never chosen until cleared. */
+  readonly held?: boolean;
 }
 
 export function fits(types: readonly ItemType[], size: CompartmentSize, usedVolume = 0): boolean {
@@ -39,7 +41,7 @@ export type Allocation =
  * 1. a compartment already holding this case, if the item fits in what is left;
  * 2. else the smallest empty compartment that takes the item together with every item of the case still to come;
  * 3. else the smallest empty compartment that takes the item alone.
- * Never a compartment of another case.
+ * Never a compartment of another case, nor one held for a clerk.
  */
 export function allocate(
   item: ItemType,
@@ -47,11 +49,12 @@ export function allocate(
   caseNo: string,
   compartments: readonly AllocatableCompartment[],
 ): Allocation {
-  const own = compartments.filter((c) => c.available && c.caseNo === caseNo && fits([item], c.size, c.usedVolume));
+  const usable = compartments.filter((c) => c.available && !c.held);
+  const own = usable.filter((c) => c.caseNo === caseNo && fits([item], c.size, c.usedVolume));
   if (own.length > 0) return { ok: true, compartmentId: own[0]!.id, reused: true };
 
-  const empty = compartments
-    .filter((c) => c.available && c.caseNo === null && c.usedVolume === 0)
+  const empty = usable
+    .filter((c) => c.caseNo === null && c.usedVolume === 0)
     .sort((a, b) => sizeRank[a.size] - sizeRank[b.size] || a.id.localeCompare(b.id));
   const together = empty.find((c) => fits([item, ...stillToCome], c.size));
   if (together) return { ok: true, compartmentId: together.id, reused: false };

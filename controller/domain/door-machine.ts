@@ -3,7 +3,10 @@ import type { CompartmentService, DoorState, OpenPurpose, OpenState } from './ty
 // One compartment's door as a state machine: what the door is doing (phase), whether its switch is believed,
 // and the switch's recent edges. `stepDoor` is pure: (door, event, facts, now) → (door, effects). The door
 // service reads the facts, applies the effects (journal rows, events, pulses, the one timer) and keeps the
-// new state. Nothing here knows SQLite, the board or a clock.
+// new state. Nothing here knows SQLite, the board or a clock. Where the board has item-present sensors, the
+// sensor is one more fact: a close hands what it saw to the open's purpose, an empty compartment that sees
+// something is reported, and contents that move during an unlock the switch never saw tell a switch stuck
+// shut from a jammed lock.
 
 /** The timings that judge a door (`hardware.*` in the config). */
 export interface DoorRules {
@@ -35,6 +38,18 @@ export interface DoorFacts {
   /** What the switch says now (true: open); `null` while the board has not reported it. */
   readonly switchSays: boolean | null;
   readonly boardOnline: boolean;
+  /** Absent where the board has no item sensors (Firmata, 8A/80): then nothing below about contents applies. */
+  readonly items?: ItemFacts;
+}
+
+/** Where the board has item-present sensors (Kerong KR-CU's infrared bits): what it sees, and what the store expects. */
+export interface ItemFacts {
+  /** The sensor sees something in the compartment; `null` while the board has not reported it. */
+  readonly seen: boolean | null;
+  /** The compartment is bound to a case (its items are inside, or on the way in). */
+  readonly bound: boolean;
+  /** Already held for a clerk (an item left behind, something unexpected): not reported again until cleared. */
+  readonly held: boolean;
 }
 
 /**
@@ -46,11 +61,20 @@ export interface DoorFacts {
  */
 export type DoorPhase =
   | { readonly name: 'shut' }
-  | { readonly name: 'unlocking'; readonly openId: number; readonly attempt: 1 | 2; readonly watching: boolean }
+  | {
+    readonly name: 'unlocking'; readonly openId: number; readonly attempt: 1 | 2; readonly watching: boolean;
+    /** With item sensors: what the sensor saw when the unlock began (contents that change behind a "shut" door mean it opened). */
+    readonly itemBefore?: boolean | null;
+  }
   | { readonly name: 'unconfirmed'; readonly since: number }
   | { readonly name: 'open'; readonly since: number; readonly reminders: number };
 
-export type SwitchFault = 'chatter' | 'stuck';
+/**
+ * `chatter`: changes faster than a door moves; `stuck`: says open for `stuckOpenMs`; `stuck-shut`: said shut
+ * while the item sensor saw the contents change during an unlock (the door opened unseen). Without item sensors
+ * a switch stuck shut cannot be told from a jammed lock.
+ */
+export type SwitchFault = 'chatter' | 'stuck' | 'stuck-shut';
 
 export interface CompartmentDoor {
   readonly phase: DoorPhase;
@@ -74,7 +98,18 @@ export type DoorEvent =
   /** The switch read afresh: at start, when the board or the database is back, after a repair. */
   | { readonly type: 'read' }
   /** The compartment's one timer fired. */
-  | { readonly type: 'timer' };
+  | { readonly type: 'timer' }
+  /** The item sensor changed (polled; item-sensor boards only). */
+  | { readonly type: 'item'; readonly present: boolean }
+  /** Judge the contents afresh, once a close and what its open's purpose made of it are written. */
+  | { readonly type: 'contents' };
+
+/**
+ * How something was found in a compartment that should be empty: the sensor began to see it behind a shut door
+ * (`appeared`), it was there when the sensor was read afresh (`read`: start-up, the board back, back in
+ * service), or a door closed on it (`door-closed`: a forced or remote open, a retrieval that left something).
+ */
+export type UnexpectedItemFound = 'appeared' | 'read' | 'door-closed';
 
 export type OpenFailure = 'jammed' | 'hardware-unavailable' | 'interrupted';
 
@@ -89,7 +124,8 @@ export type DoorEffect =
   | { readonly type: 'switch-faulty'; readonly kind: SwitchFault; readonly detail: Readonly<Record<string, number>> }
   | { readonly type: 'mark-pulsed'; readonly openId: number }
   | { readonly type: 'open-opened'; readonly openId: number }
-  | { readonly type: 'open-closed'; readonly openId: number }
+  /** `itemSeen` (item-sensor boards only): what the item sensor said as the door closed; its purpose decides what that means. */
+  | { readonly type: 'open-closed'; readonly openId: number; readonly itemSeen?: boolean | null }
   | { readonly type: 'open-failed'; readonly openId: number; readonly reason: OpenFailure }
   /** The switch went faulty under an open: ended for a clerk to check (the switch's alarm stands for it). */
   | { readonly type: 'open-interrupted'; readonly openId: number }
@@ -98,7 +134,11 @@ export type DoorEffect =
   /** Set the compartment's one timer to fire after `afterMs`, replacing any; `null` cancels it. */
   | { readonly type: 'timer'; readonly afterMs: number | null }
   /** Read the switch afresh (a `read` event) once this step is written. */
-  | { readonly type: 'read-switch' };
+  | { readonly type: 'read-switch' }
+  /** An empty compartment in service sees something: held for a clerk, with an alarm. */
+  | { readonly type: 'unexpected-item'; readonly found: UnexpectedItemFound }
+  /** Judge the contents afresh (a `contents` event) once this step is written, on the facts it left. */
+  | { readonly type: 'judge-contents' };
 
 export interface DoorStep {
   readonly door: CompartmentDoor;
@@ -119,6 +159,8 @@ export function stepDoor(door: CompartmentDoor, event: DoorEvent, facts: DoorFac
     case 'switch': return switchMoved(current, event.open, facts, now, rules);
     case 'read': return readAfresh(current, facts, now, rules);
     case 'timer': return timerFired(current, facts, now, rules);
+    case 'item': return itemChanged(current, facts);
+    case 'contents': return current.faultySwitch || current.phase.name !== 'shut' ? stay(current) : { door: current, effects: unexpected(facts, 'door-closed') };
   }
 }
 
@@ -132,7 +174,7 @@ function forgetSettledUnlock(door: CompartmentDoor, facts: DoorFacts): Compartme
 function unlock(door: CompartmentDoor, openId: number, facts: DoorFacts): DoorStep {
   if (facts.active?.id !== openId || facts.active.state !== 'journaled') return stay(door);
   // A door already open (a lying switch, or left open) keeps its phase: the pulse's end decides.
-  const phase: DoorPhase = door.phase.name === 'shut' ? { name: 'unlocking', openId, attempt: 1, watching: false } : door.phase;
+  const phase: DoorPhase = door.phase.name === 'shut' ? { name: 'unlocking', openId, attempt: 1, watching: false, ...itemBefore(facts) } : door.phase;
   return { door: { ...door, phase }, effects: [{ type: 'mark-pulsed', openId }, { type: 'pulse', openId, attempt: 1 }] };
 }
 
@@ -144,8 +186,12 @@ function pulseEnded(door: CompartmentDoor, e: Extract<DoorEvent, { type: 'pulse-
     return { door: { ...door, phase }, effects: [{ type: 'open-failed', openId: e.openId, reason: e.outcome === 'lost-mid-pulse' ? 'interrupted' : 'hardware-unavailable' }] };
   }
   if (facts.switchSays === true) return openAfterPulse(door, e.openId, facts, now, rules);
-  return { door: { ...door, phase: { name: 'unlocking', openId: e.openId, attempt: e.attempt, watching: true } }, effects: [timer(rules.openTimeoutMs)] };
+  const before = door.phase.name === 'unlocking' && door.phase.openId === e.openId && 'itemBefore' in door.phase ? { itemBefore: door.phase.itemBefore } : {};
+  return { door: { ...door, phase: { name: 'unlocking', openId: e.openId, attempt: e.attempt, watching: true, ...before } }, effects: [timer(rules.openTimeoutMs)] };
 }
+
+/** Remembered at the unlock where the board has item sensors (and only there, so nothing changes without them). */
+const itemBefore = (facts: DoorFacts): { itemBefore?: boolean | null } => (facts.items ? { itemBefore: facts.items.seen } : {});
 
 /**
  * The switch says open once the pulse is over but gave no edge: it said so before (a lying switch, or a door
@@ -201,7 +247,9 @@ function count(door: CompartmentDoor, open: boolean, facts: DoorFacts, now: numb
     if (door.phase.name === 'open') return { door, effects };
     return { door: { ...door, phase: { name: 'open', since: now, reminders: 0 } }, effects: [...effects, timer(rules.leftOpenMs)] };
   }
-  if (active?.state === 'opened') effects.push({ type: 'open-closed', openId: active.id });
+  if (active?.state === 'opened') effects.push({ type: 'open-closed', openId: active.id, ...(facts.items ? { itemSeen: facts.items.seen } : {}) });
+  // What the purpose made of the close (a case released, a load aborted) is written first; then the contents are judged.
+  if (changes && facts.items) effects.push({ type: 'judge-contents' });
   // A pulse still running (or awaited) goes on waiting for its door.
   if (door.phase.name === 'unlocking') return { door, effects };
   return { door: { ...door, phase: SHUT }, effects: hasTimer(door.phase) ? [...effects, timer(null)] : effects };
@@ -228,8 +276,9 @@ function readAfresh(door: CompartmentDoor, facts: DoorFacts, now: number, rules:
   // A pulse in progress settles its own door; a door nobody unlocked waits out its `minOpenMs`.
   if (door.phase.name === 'unlocking' || door.phase.name === 'unconfirmed' || (open && door.phase.name === 'open')) return { door, effects };
   if (open) return { door: { ...door, phase: { name: 'open', since: now, reminders: 0 } }, effects: [...effects, timer(rules.leftOpenMs)] };
-  if (door.phase.name === 'open') return { door: { ...door, phase: SHUT }, effects: [...effects, timer(null)] };
-  return { door, effects };
+  // Shut: whatever an empty compartment holds now is found here (at start-up, the board back, back in service).
+  if (door.phase.name === 'open') return { door: { ...door, phase: SHUT }, effects: [...effects, timer(null), ...unexpected(facts, 'read')] };
+  return { door, effects: [...effects, ...unexpected(facts, 'read')] };
 }
 
 function timerFired(door: CompartmentDoor, facts: DoorFacts, now: number, rules: DoorRules): DoorStep {
@@ -238,6 +287,8 @@ function timerFired(door: CompartmentDoor, facts: DoorFacts, now: number, rules:
     case 'shut': return stay(door);
     case 'unlocking': {
       if (!phase.watching) return stay(door);
+      // The contents changed although the switch never said open (a change whose own step was missed).
+      if (contentsMoved(phase, facts)) return switchFaulty(door, 'stuck-shut', {}, facts);
       if (phase.attempt === 1) {
         return { door: { ...door, phase: { ...phase, attempt: 2, watching: false } }, effects: [{ type: 'mark-pulsed', openId: phase.openId }, { type: 'pulse', openId: phase.openId, attempt: 2 }] };
       }
@@ -263,6 +314,32 @@ function remind(door: CompartmentDoor, phase: Extract<DoorPhase, { name: 'open' 
   if (openFor >= rules.stuckOpenMs) return switchFaulty(counted, 'stuck', { openForSeconds: Math.round(openFor / 1000) }, facts);
   const reminder: DoorEffect = { type: 'left-open', purpose: facts.active?.purpose ?? null, openForSeconds: Math.round(openFor / 1000), reminder: reminders };
   return { door: counted, effects: [reminder, timer(rules.leftOpenMs)] };
+}
+
+/**
+ * The item sensor changed. During an unlock that the switch has not seen open, the contents moved behind a
+ * door the switch calls shut: the door did open, so the switch is stuck shut (not a jammed lock). Otherwise
+ * something that appears in an empty, shut compartment is reported.
+ */
+function itemChanged(door: CompartmentDoor, facts: DoorFacts): DoorStep {
+  if (door.faultySwitch || !facts.items) return stay(door);
+  if (door.phase.name === 'unlocking' && facts.switchSays === false) return switchFaulty(door, 'stuck-shut', {}, facts);
+  if (door.phase.name !== 'shut') return stay(door);
+  return { door, effects: unexpected(facts, 'appeared') };
+}
+
+const contentsMoved = (phase: Extract<DoorPhase, { name: 'unlocking' }>, facts: DoorFacts): boolean =>
+  facts.switchSays === false && phase.itemBefore != null && facts.items?.seen != null && phase.itemBefore !== facts.items.seen;
+
+/**
+ * An empty compartment (no case, in service, not already held) behind a shut door, with no open in progress,
+ * whose sensor sees something: a foreign object, or an item somebody forgot.
+ */
+function unexpected(facts: DoorFacts, found: UnexpectedItemFound): DoorEffect[] {
+  const { items } = facts;
+  if (!items || items.seen !== true || items.bound || items.held) return [];
+  if (facts.service !== 'in-service' || facts.active || facts.switchSays !== false || facts.recorded === 'open') return [];
+  return [{ type: 'unexpected-item', found }];
 }
 
 /** What a restart (or the database writing again) makes of an open still in progress, from the switch alone. */

@@ -32,13 +32,26 @@ export const alarmKinds = [
   'remote-open-cap', 'daily-ceiling', 'storage-failed',
   /** The board closed the controller's link itself: another host took its only TCP slot (or its network restarted). */
   'board-link-taken',
+  /** A pickup's doors closed with an item still seen inside (item sensors): the compartment is held for a clerk. */
+  'item-left',
+  /** A compartment that should be empty sees something (a foreign object, or an item a clerk forgot): held for a clerk. */
+  'unexpected-item',
 ] as const;
 export type AlarmKind = (typeof alarmKinds)[number];
 
-/** The state a person sees, derived from what is stored: out of service wins, then an open door, then contents. */
-export function compartmentState(c: { service: CompartmentService; door: DoorState; caseNo: string | null; loadedItems: number }): CompartmentState {
+/**
+ * Why a compartment is held for a clerk (item sensors only): no new load goes there until a clerk has looked
+ * inside and cleared it (or ops enable it). Independent of `service`, which is about the door and its switch.
+ */
+export type CompartmentHold = 'item-left' | 'unexpected-item';
+
+/**
+ * The state a person sees, derived from what is stored: out of service wins (a compartment held for a clerk
+ * counts as `fault`: it cannot be used until someone acts), then an open door, then contents.
+ */
+export function compartmentState(c: { service: CompartmentService; door: DoorState; caseNo: string | null; loadedItems: number; hold?: CompartmentHold | null }): CompartmentState {
   if (c.service === 'disabled') return 'disabled';
-  if (c.service === 'fault') return 'fault';
+  if (c.service === 'fault' || c.hold) return 'fault';
   if (c.door === 'open') return 'open';
   if (c.loadedItems > 0) return 'loaded';
   if (c.caseNo !== null) return 'reserved';

@@ -1,9 +1,9 @@
 import type { LinkLoss } from '../../firmware-bridge/ports.ts';
 import { Refusal } from '../domain/refusal.ts';
-import type { AlarmKind } from '../domain/types.ts';
+import type { AlarmKind, CompartmentHold } from '../domain/types.ts';
 import type { AlarmRow, AlarmsRepo } from '../store/alarms-repo.ts';
 import type { ChangeContext } from '../store/store.ts';
-import type { ServiceContext } from './context.ts';
+import type { Repos, ServiceContext } from './context.ts';
 
 export interface AlarmView {
   id: number;
@@ -26,6 +26,17 @@ const view = (a: AlarmRow): AlarmView => ({
  */
 export function raiseAlarm(alarms: AlarmsRepo, ctx: ChangeContext, kind: AlarmKind, compartment: string | null, data: Record<string, unknown> = {}): number {
   return alarms.raise(kind, compartment, data, ctx.now);
+}
+
+/**
+ * Holds a compartment for a clerk because of what its item sensor saw, with an alarm of the hold's kind
+ * (`item-left`, `unexpected-item`): no new load goes there until a clerk has looked inside and cleared it
+ * (`POST /api/v1/compartments/:id/clear`) or ops enable it. The caller reports it. Returns the alarm's id.
+ */
+export function holdForClerk(repos: Pick<Repos, 'alarms' | 'compartments'>, ctx: ChangeContext, compartment: string, hold: CompartmentHold, caseNo: string | null, data: Record<string, unknown> = {}): number {
+  const alarmId = raiseAlarm(repos.alarms, ctx, hold, compartment, caseNo === null ? data : { caseNo, ...data });
+  repos.compartments.setHold(compartment, hold, caseNo, alarmId, ctx.now);
+  return alarmId;
 }
 
 /**

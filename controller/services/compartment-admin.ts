@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Refusal } from '../domain/refusal.ts';
-import { compartmentState, type CompartmentState } from '../domain/types.ts';
+import { compartmentState, type CompartmentHold, type CompartmentState } from '../domain/types.ts';
+import type { CompartmentRow } from '../store/compartments-repo.ts';
 import { raiseAlarm } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 import type { DoorService, OpenHandlers } from './doors.ts';
@@ -12,16 +13,30 @@ export interface CompartmentView {
   caseNo: string | null;
   door: string;
   note: string | null;
+  /** Held for a clerk because of what its item sensor saw (shown as state `fault`); `null` when not held. */
+  hold: { kind: CompartmentHold; caseNo: string | null; since: string; alarmId: number | null } | null;
 }
 
-/** Ops' hands on single compartments: look, open remotely (audited), take out of and back into service. */
+const HOLD_NOTES: Record<CompartmentHold, (c: CompartmentRow) => string> = {
+  'item-left': (c) => `an item was left inside after case ${c.holdCase}'s pickup: take it out, then clear the compartment`,
+  'unexpected-item': (c) => `the item sensor sees something in this compartment that should be empty${c.holdCase ? ` (after case ${c.holdCase})` : ''}: look inside, take it out, then clear the compartment`,
+};
+
+/**
+ * Ops' hands on single compartments: look, open remotely (audited), take out of and back into service; and a
+ * clerk's, to clear a compartment held because of what its item sensor saw.
+ */
 export class CompartmentAdminService implements OpenHandlers {
   constructor(private readonly s: ServiceContext, private readonly doors: DoorService) {
     doors.register('remote', this);
   }
 
   list(): CompartmentView[] {
-    return this.s.repos.compartments.all().map((c) => ({ id: c.id, size: c.size, state: compartmentState(c), caseNo: c.caseNo, door: c.door, note: c.serviceNote }));
+    return this.s.repos.compartments.all().map((c) => ({
+      id: c.id, size: c.size, state: compartmentState(c), caseNo: c.caseNo, door: c.door,
+      note: [c.serviceNote, c.hold && HOLD_NOTES[c.hold](c)].filter(Boolean).join('; ') || null,
+      hold: c.hold && { kind: c.hold, caseNo: c.holdCase, since: new Date(c.holdSince ?? 0).toISOString(), alarmId: c.holdAlarm },
+    }));
   }
 
   counts(): Record<CompartmentState | 'total', number> {
@@ -76,15 +91,45 @@ export class CompartmentAdminService implements OpenHandlers {
     return this.list().find((c) => c.id === id)!;
   }
 
+  /**
+   * Back into service: ends a fault and a clerk's hold alike. The switch and the item sensor are read afresh
+   * right after, so something still seen in an empty compartment is reported (and held) again at once.
+   */
   enable(id: string, actor: string): CompartmentView {
     this.s.store.change((ctx) => {
       const c = this.#require(id);
       this.s.repos.compartments.setService(id, 'in-service', null);
-      ctx.event('compartment.enabled', { compartment: id, was: c.service, by: actor });
-      ctx.audit(actor, 'compartment.enabled', { compartment: id, was: c.service });
+      if (c.hold) this.s.repos.compartments.clearHold(id);
+      const held = c.hold ? { hold: c.hold } : {};
+      ctx.event('compartment.enabled', { compartment: id, was: c.service, ...held, by: actor });
+      ctx.audit(actor, 'compartment.enabled', { compartment: id, was: c.service, ...held });
     });
     // A switch that was not believed (chatter, stuck) is read afresh now, not at its next edge.
     this.doors.readSwitch(id);
+    return this.list().find((c) => c.id === id)!;
+  }
+
+  /**
+   * A clerk has looked inside a compartment held because of its item sensor (an item left after a pickup,
+   * something unexpected) and taken out what was there: it may be loaded again. Refused while the sensor still
+   * sees something (or cannot be read). The hold's alarm stays until ops acknowledge it, like every alarm.
+   */
+  clear(id: string, note: string | undefined, actor: string): CompartmentView {
+    const items = this.s.board.items;
+    this.s.store.change((ctx) => {
+      const c = this.#require(id);
+      if (!c.hold) throw new Refusal('conflict', 'nothing-to-clear', `compartment ${id} is not held for a clerk: there is nothing to clear`, { compartment: id });
+      if (items && this.s.board.link !== 'ok') {
+        throw new Refusal('unavailable', 'hardware-unavailable', `the lock board is not connected, so ${id}'s item sensor cannot be read: clear it once the board is back`);
+      }
+      if (items?.isPresent(c.lockChannel) === true) {
+        throw new Refusal('conflict', 'item-still-seen', `the item sensor of ${id} still sees something: take it out and shut the door, then clear; if the compartment is empty, its sensor needs cleaning (ops can disable it meanwhile)`, { compartment: id });
+      }
+      this.s.repos.compartments.clearHold(id);
+      const data = { compartment: id, hold: c.hold, caseNo: c.holdCase, alarmId: c.holdAlarm, note: note ?? null };
+      ctx.event('compartment.cleared', { ...data, by: actor });
+      ctx.audit(actor, 'compartment.cleared', data);
+    });
     return this.list().find((c) => c.id === id)!;
   }
 

@@ -2,10 +2,13 @@ import { afterRestart, type DoorEffect } from '../domain/door-machine.ts';
 import type { OpenPurpose, OpenState } from '../domain/types.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import type { ChangeContext } from '../store/store.ts';
-import { raiseAlarm } from './alarms.ts';
+import { holdForClerk, raiseAlarm } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 
-/** What each purpose (load, pickup, retrieve, remote) does as its doors move. Runs inside the edge's change. */
+/**
+ * What each purpose (load, pickup, retrieve, remote) does as its doors move. Runs inside the edge's change.
+ * `closed` gets the open with `itemAtClose`: what the item sensor said as the door closed (`null` without one).
+ */
 export interface OpenHandlers {
   opened(ctx: ChangeContext, open: OpenRow): void;
   closed(ctx: ChangeContext, open: OpenRow): void;
@@ -17,15 +20,16 @@ export interface OpenHandlers {
 }
 
 /** The effects of a door's step that the store records, all inside the step's one change. */
-export type JournalEffect = Exclude<DoorEffect, { type: 'pulse' } | { type: 'timer' } | { type: 'read-switch' }>;
+export type JournalEffect = Exclude<DoorEffect, { type: 'pulse' } | { type: 'timer' } | { type: 'read-switch' } | { type: 'judge-contents' }>;
 
-export const isJournalEffect = (e: DoorEffect): e is JournalEffect => e.type !== 'pulse' && e.type !== 'timer' && e.type !== 'read-switch';
+export const isJournalEffect = (e: DoorEffect): e is JournalEffect => e.type !== 'pulse' && e.type !== 'timer' && e.type !== 'read-switch' && e.type !== 'judge-contents';
 
 const isPending = (state: OpenState) => state === 'journaled' || state === 'pulsed';
 
 const SWITCH_NOTES = {
   chatter: 'door switch faulty: it changes faster than a door can move; check the switch and its wiring, then enable',
   stuck: 'door switch stuck: it has reported the door open for too long; check the door and its switch, then enable',
+  'stuck-shut': 'door switch stuck shut: the item sensor saw the contents change while the switch said the door never opened; check the contents and the switch, then enable',
 } as const;
 
 /**
@@ -88,7 +92,19 @@ export class DoorJournal {
         const open = opens.get(effect.openId);
         if (!open || open.state !== 'opened') return;
         opens.setState(open.id, 'closed', ctx.now);
-        this.handlers.get(open.purpose)?.closed(ctx, { ...open, state: 'closed' });
+        // The journal keeps what the item sensor said at the close: a pickup of several doors settles on it.
+        if (effect.itemSeen !== undefined) opens.setItemAtClose(open.id, effect.itemSeen);
+        this.handlers.get(open.purpose)?.closed(ctx, { ...open, state: 'closed', itemAtClose: effect.itemSeen ?? null });
+        return;
+      }
+      case 'unexpected-item': {
+        // Re-read in the change: the facts were read a moment earlier.
+        const c = compartments.get(compartmentId);
+        if (!c || c.caseNo !== null || c.hold !== null || c.service !== 'in-service' || opens.activeOn(compartmentId)) return;
+        const alarmId = holdForClerk(this.s.repos, ctx, compartmentId, 'unexpected-item', null, { found: effect.found });
+        const data = { compartment: compartmentId, found: effect.found, alarmId };
+        ctx.event('compartment.occupied_unexpectedly', data);
+        ctx.audit('cabinet', 'compartment.occupied_unexpectedly', data);
         return;
       }
       case 'open-failed':
@@ -118,7 +134,7 @@ export class DoorJournal {
   }
 
   /** An open still in progress after a restart (or a database that could not record it), settled from its switch. */
-  settleAfterRestart(ctx: ChangeContext, open: OpenRow, switchSays: boolean | null, unseenPulse: string): void {
+  settleAfterRestart(ctx: ChangeContext, open: OpenRow, switchSays: boolean | null, unseenPulse: string, itemSeen?: boolean | null): void {
     const { compartments, opens } = this.s.repos;
     const handlers = this.handlers.get(open.purpose);
     ctx.audit('cabinet', 'journal.reconciled', { compartment: open.compartmentId, purpose: open.purpose, journal: open.state, doorOpen: switchSays });
@@ -133,7 +149,8 @@ export class DoorJournal {
       case 'closed-meanwhile':
         compartments.setDoor(open.compartmentId, 'closed', ctx.now);
         opens.setState(open.id, 'closed', ctx.now);
-        handlers?.closed(ctx, { ...open, state: 'closed' });
+        if (itemSeen !== undefined) opens.setItemAtClose(open.id, itemSeen);
+        handlers?.closed(ctx, { ...open, state: 'closed', itemAtClose: itemSeen ?? null });
         return;
       case 'never-energised':
         opens.setState(open.id, 'failed', ctx.now);

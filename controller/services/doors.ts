@@ -1,4 +1,4 @@
-import { HardwareUnavailableError, type DoorEdge, type LinkState } from '../../firmware-bridge/ports.ts';
+import { HardwareUnavailableError, type DoorEdge, type ItemChange, type LinkState } from '../../firmware-bridge/ports.ts';
 import { shutDoor, stepDoor, type CompartmentDoor, type DoorEvent, type DoorFacts, type DoorRules, type PulseOutcome } from '../domain/door-machine.ts';
 import type { OpenPurpose } from '../domain/types.ts';
 import type { CompartmentRow } from '../store/compartments-repo.ts';
@@ -52,6 +52,8 @@ export class DoorService {
 
   start(): void {
     this.#unsubscribe.push(this.s.board.doors.onEdge((edge) => this.#onSwitch(edge)));
+    // Item-present sensors, where the board has them (Kerong): the machine judges what they say, like the switches.
+    if (this.s.board.items) this.#unsubscribe.push(this.s.board.items.onChange((change) => this.#onItem(change)));
     this.#unsubscribe.push(this.s.board.onLink((state) => this.#onLink(state)));
   }
 
@@ -107,7 +109,8 @@ export class DoorService {
   #settle(open: OpenRow, unseenPulse = 'a restart found this door shut after a pulse nobody saw: check the contents, then enable'): void {
     const c = this.s.repos.compartments.get(open.compartmentId)!;
     const switchSays = this.s.board.doors.isOpen(c.doorSensor);
-    this.s.store.change((ctx) => this.#journal.settleAfterRestart(ctx, open, switchSays, unseenPulse));
+    const itemSeen = this.s.board.items ? this.s.board.items.isPresent(c.lockChannel) : undefined;
+    this.s.store.change((ctx) => this.#journal.settleAfterRestart(ctx, open, switchSays, unseenPulse, itemSeen));
   }
 
   /** The open's pulse is over and its door is being watched for (its timer will retry or call it jammed). */
@@ -123,6 +126,15 @@ export class DoorService {
       return;
     }
     this.#step(c, { type: 'switch', open: edge.open }, 'log');
+  }
+
+  #onItem(change: ItemChange): void {
+    const c = this.s.repos.compartments.byLock(change.lockId);
+    if (!c) {
+      this.s.logger.debug({ lockId: change.lockId }, 'item sensor change on a lock no compartment uses');
+      return;
+    }
+    this.#step(c, { type: 'item', present: change.present }, 'log');
   }
 
   #onLink(state: LinkState): void {
@@ -154,6 +166,7 @@ export class DoorService {
     for (const e of effects) {
       if (e.type === 'pulse') pulse = this.#energise(c, e.openId, e.attempt);
       else if (e.type === 'read-switch') this.#step(this.s.repos.compartments.get(c.id)!, { type: 'read' }, whenNotRecorded);
+      else if (e.type === 'judge-contents') this.#step(this.s.repos.compartments.get(c.id)!, { type: 'contents' }, whenNotRecorded);
     }
     return pulse;
   }
@@ -183,6 +196,7 @@ export class DoorService {
       active: active ? { id: active.id, state: active.state, purpose: active.purpose } : null,
       switchSays: this.s.board.doors.isOpen(c.doorSensor),
       boardOnline: this.s.board.link === 'ok',
+      ...(this.s.board.items ? { items: { seen: this.s.board.items.isPresent(c.lockChannel), bound: c.caseNo !== null, held: c.hold !== null } } : {}),
     };
   }
 

@@ -17,6 +17,8 @@ export interface LoadStarted {
 /**
  * A clerk scans an item: the cabinet picks its compartment, opens the door, and the item counts as in once
  * the door has closed again. Items scanned while their case's door is already open join that opening.
+ * Where the board has item sensors, the door must close with something seen inside: closed empty, the load
+ * is aborted (`item-not-detected`) and the item is expected again.
  */
 export class LoadingService implements OpenHandlers {
   constructor(private readonly s: ServiceContext, private readonly doors: DoorService, private readonly credentials: CredentialService) {
@@ -43,7 +45,7 @@ export class LoadingService implements OpenHandlers {
       const candidates = all.map((comp) => {
         const active = opens.activeOn(comp.id);
         const joinable = !active || (active.purpose === 'load' && comp.caseNo === c.caseNo);
-        return { id: comp.id, size: comp.size, usedVolume: comp.usedVolume, caseNo: comp.caseNo, available: comp.service === 'in-service' && joinable };
+        return { id: comp.id, size: comp.size, usedVolume: comp.usedVolume, caseNo: comp.caseNo, available: comp.service === 'in-service' && joinable, held: comp.hold !== null };
       });
       const stillToCome = cases.items(c.caseNo).filter((i) => i.state === 'expected' && i.id !== item.id).map((i) => i.type);
       const allocation = allocate(item.type, stillToCome, c.caseNo, candidates);
@@ -79,6 +81,12 @@ export class LoadingService implements OpenHandlers {
   opened(): void {}
 
   closed(ctx: ChangeContext, open: OpenRow): void {
+    // The item sensor saw nothing as the door closed: nothing went in (one bit per compartment, so items of the
+    // case already inside count as seen).
+    if (open.itemAtClose === false) {
+      this.#abort(ctx, open, 'item-not-detected');
+      return;
+    }
     const { cases, loads } = this.s.repos;
     const touched = new Set<string>();
     for (const load of loads.openOf(open.id)) {
@@ -100,11 +108,17 @@ export class LoadingService implements OpenHandlers {
   }
 
   failed(ctx: ChangeContext, open: OpenRow, reason: string): void {
+    this.#abort(ctx, open, reason);
+  }
+
+  /** Every load of the open ends `aborted` with the reason; its item is expected again (scan it again to retry). */
+  #abort(ctx: ChangeContext, open: OpenRow, reason: string): void {
     const { cases, loads, compartments } = this.s.repos;
     for (const load of loads.openOf(open.id)) {
       loads.end(load.id, 'aborted', reason, ctx.now);
       cases.setItem(load.itemId, 'expected', null, ctx.now);
       ctx.event('load.aborted', { loadId: load.id, caseNo: load.caseNo, compartment: load.compartmentId, reason });
+      if (reason === 'item-not-detected') ctx.audit('cabinet', 'load.aborted', { loadId: load.id, caseNo: load.caseNo, compartment: load.compartmentId, reason });
     }
     // After an unseen pulse the item may be inside: the compartment stays bound to the case (and in fault).
     if (reason !== 'interrupted') compartments.releaseIfEmpty(open.compartmentId);

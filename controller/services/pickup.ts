@@ -7,7 +7,7 @@ import { Keyring } from '../secrets/keyring.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import { StorageUnavailableError } from '../store/storage-health.ts';
 import type { ChangeContext } from '../store/store.ts';
-import { raiseAlarm } from './alarms.ts';
+import { holdForClerk, raiseAlarm } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 import type { CredentialService } from './credentials.ts';
 import type { DoorService, OpenHandlers } from './doors.ts';
@@ -230,7 +230,12 @@ export class PickupService implements OpenHandlers {
     this.#settle(ctx, open.ref);
   }
 
-  /** When no door of the pickup is still in progress: completed if every door opened and closed, else interrupted. */
+  /**
+   * When no door of the pickup is still in progress: completed if every door opened and closed, else
+   * interrupted. A completed pickup whose door closed with an item still seen inside (item sensors) is
+   * collected all the same (the credential is spent, the applicant has gone), and each such compartment is
+   * `pickup.incomplete`, with an `item-left` alarm, and held for a clerk: no new load goes there until cleared.
+   */
   #settle(ctx: ChangeContext, pickupId: string): void {
     const pickup = this.#pickup(pickupId);
     if (!pickup || pickup.state !== 'opening') return;
@@ -242,8 +247,14 @@ export class PickupService implements OpenHandlers {
       for (const item of cases.items(pickup.case_no)) if (item.state === 'loaded') cases.setItem(item.id, 'collected', item.compartmentId, ctx.now);
       for (const o of opens) compartments.releaseIfEmpty(o.compartmentId);
       cases.setState(pickup.case_no, 'collected', { closedAt: ctx.now });
-      ctx.event('pickup.completed', { caseNo: pickup.case_no, compartments: opens.map((o) => o.compartmentId) });
+      const left = [...new Set(opens.filter((o) => o.itemAtClose === true).map((o) => o.compartmentId))];
+      ctx.event('pickup.completed', { caseNo: pickup.case_no, compartments: opens.map((o) => o.compartmentId), ...(left.length > 0 ? { leftBehind: left } : {}) });
       ctx.audit('cabinet', 'pickup.completed', { caseNo: pickup.case_no });
+      for (const compartment of left) {
+        const alarmId = holdForClerk(this.s.repos, ctx, compartment, 'item-left', pickup.case_no);
+        ctx.event('pickup.incomplete', { caseNo: pickup.case_no, compartment, alarmId });
+        ctx.audit('cabinet', 'pickup.incomplete', { caseNo: pickup.case_no, compartment, alarmId });
+      }
       ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'collected', caseNo: pickup.case_no }));
     } else {
       this.s.store.db.prepare(`UPDATE pickups SET state = 'interrupted', ended_at = ? WHERE id = ?`).run(ctx.now, pickupId);

@@ -1,6 +1,7 @@
 import { Refusal } from '../domain/refusal.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import type { ChangeContext } from '../store/store.ts';
+import { holdForClerk } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 import type { DoorService, OpenHandlers } from './doors.ts';
 
@@ -63,6 +64,7 @@ export class RetrievalService implements OpenHandlers {
     const opened = new Set(all.filter((o) => o.state === 'closed').map((o) => o.compartmentId));
     if (opened.size === all.length) {
       this.#finish(ctx, caseNo, 'cabinet');
+      this.#leftBehind(ctx, caseNo, all);
       return;
     }
     const { cases, compartments } = this.s.repos;
@@ -73,6 +75,24 @@ export class RetrievalService implements OpenHandlers {
     const left = all.filter((o) => !opened.has(o.compartmentId)).map((o) => o.compartmentId);
     ctx.event('case.retrieve_partial', { caseNo, retrievedFrom: [...opened], stillIn: left });
     ctx.audit('cabinet', 'case.retrieve_partial', { caseNo, retrievedFrom: [...opened], stillIn: left });
+    this.#leftBehind(ctx, caseNo, all);
+  }
+
+  /**
+   * A compartment this retrieval emptied whose door closed with something still seen inside (item sensors):
+   * an item the clerk forgot, reported like anything else in a compartment that should be empty and held until
+   * a clerk clears it.
+   */
+  #leftBehind(ctx: ChangeContext, caseNo: string, opens: readonly OpenRow[]): void {
+    const { compartments } = this.s.repos;
+    for (const id of new Set(opens.filter((o) => o.state === 'closed' && o.itemAtClose === true).map((o) => o.compartmentId))) {
+      const c = compartments.get(id);
+      if (!c || c.caseNo !== null || c.hold !== null) continue;
+      const alarmId = holdForClerk(this.s.repos, ctx, id, 'unexpected-item', caseNo, { found: 'door-closed' });
+      const data = { compartment: id, found: 'door-closed', caseNo, alarmId };
+      ctx.event('compartment.occupied_unexpectedly', data);
+      ctx.audit('cabinet', 'compartment.occupied_unexpectedly', data);
+    }
   }
 
   /** Retrievals of one case may repeat (after a partial one): only the latest round's doors count. */

@@ -1,6 +1,6 @@
 import type { CompartmentConfig } from '../config/schema.ts';
 import { itemFootprint } from '../domain/allocation.ts';
-import type { CompartmentService, CompartmentSize, DoorState, ItemType } from '../domain/types.ts';
+import type { CompartmentHold, CompartmentService, CompartmentSize, DoorState, ItemType } from '../domain/types.ts';
 import type { Db } from './database.ts';
 
 export interface CompartmentRow {
@@ -16,9 +16,18 @@ export interface CompartmentRow {
   readonly loadedItems: number;
   /** Volume of the items inside or being loaded. */
   readonly usedVolume: number;
+  /** Held for a clerk because of what its item sensor saw; no new load goes there until cleared. */
+  readonly hold: CompartmentHold | null;
+  /** The case whose item was left behind (`item-left`, or a retrieval's leftover). */
+  readonly holdCase: string | null;
+  readonly holdSince: number | null;
+  readonly holdAlarm: number | null;
 }
 
-interface Raw { id: string; size: CompartmentSize; lock_channel: number; door_sensor: number; service: CompartmentService; service_note: string | null; case_no: string | null; door: DoorState }
+interface Raw {
+  id: string; size: CompartmentSize; lock_channel: number; door_sensor: number; service: CompartmentService; service_note: string | null; case_no: string | null; door: DoorState;
+  hold: CompartmentHold | null; hold_case: string | null; hold_since: number | null; hold_alarm: number | null;
+}
 
 export class CompartmentsRepo {
   constructor(private readonly db: Db) {}
@@ -57,6 +66,12 @@ export class CompartmentsRepo {
     return r ? this.get(r.id) : undefined;
   }
 
+  /** By lock id (a lock board's `board × 256 + channel`, also its lock channel): how item sensors name it. */
+  byLock(lockChannel: number): CompartmentRow | undefined {
+    const r = this.db.prepare('SELECT id FROM compartments WHERE lock_channel = ?').get(lockChannel) as { id: string } | undefined;
+    return r ? this.get(r.id) : undefined;
+  }
+
   ofCase(caseNo: string): CompartmentRow[] {
     return (this.db.prepare('SELECT id FROM compartments WHERE case_no = ? ORDER BY id').all(caseNo) as { id: string }[]).map((r) => this.get(r.id)!);
   }
@@ -67,6 +82,14 @@ export class CompartmentsRepo {
 
   setService(id: string, service: CompartmentService, note: string | null): void {
     this.db.prepare('UPDATE compartments SET service = ?, service_note = ? WHERE id = ?').run(service, note, id);
+  }
+
+  setHold(id: string, hold: CompartmentHold, caseNo: string | null, alarmId: number, now: number): void {
+    this.db.prepare('UPDATE compartments SET hold = ?, hold_case = ?, hold_since = ?, hold_alarm = ? WHERE id = ?').run(hold, caseNo, now, alarmId, id);
+  }
+
+  clearHold(id: string): void {
+    this.db.prepare('UPDATE compartments SET hold = NULL, hold_case = NULL, hold_since = NULL, hold_alarm = NULL WHERE id = ?').run(id);
   }
 
   bind(id: string, caseNo: string): void {
@@ -82,6 +105,7 @@ export class CompartmentsRepo {
     return {
       id: r.id, size: r.size, lockChannel: r.lock_channel, doorSensor: r.door_sensor, service: r.service, serviceNote: r.service_note,
       caseNo: r.case_no, door: r.door,
+      hold: r.hold, holdCase: r.hold_case, holdSince: r.hold_since, holdAlarm: r.hold_alarm,
       loadedItems: items.filter((i) => i.state === 'loaded').length,
       usedVolume: items.reduce((sum, i) => sum + itemFootprint[i.type].volume, 0),
     };

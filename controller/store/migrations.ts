@@ -182,4 +182,14 @@ export const migrations: readonly string[] = [
     submitted_at INTEGER NOT NULL
   );
   `,
+  /* 5: item-present sensors (Kerong boards) */ `
+  -- A compartment held for a clerk because of what its item sensor saw (an item left behind after a pickup,
+  -- something in a compartment that should be empty): no new load goes there until a clerk clears it.
+  ALTER TABLE compartments ADD COLUMN hold TEXT CHECK (hold IN ('item-left','unexpected-item'));
+  ALTER TABLE compartments ADD COLUMN hold_case TEXT;
+  ALTER TABLE compartments ADD COLUMN hold_since INTEGER;
+  ALTER TABLE compartments ADD COLUMN hold_alarm INTEGER;
+  -- What the item sensor said as the door closed (1 seen, 0 not seen); NULL without item sensors.
+  ALTER TABLE opens ADD COLUMN item_at_close INTEGER;
+  `,
 ];

@@ -10,10 +10,15 @@ export interface OpenRow {
   readonly state: OpenState;
   readonly pulses: number;
   readonly journaledAt: number;
+  /** What the item sensor said as the door closed; `null` without item sensors (or before the close). */
+  readonly itemAtClose: boolean | null;
 }
 
-interface Raw { id: number; compartment_id: string; purpose: OpenPurpose; ref: string; state: OpenState; pulses: number; journaled_at: number }
-const toRow = (r: Raw): OpenRow => ({ id: r.id, compartmentId: r.compartment_id, purpose: r.purpose, ref: r.ref, state: r.state, pulses: r.pulses, journaledAt: r.journaled_at });
+interface Raw { id: number; compartment_id: string; purpose: OpenPurpose; ref: string; state: OpenState; pulses: number; journaled_at: number; item_at_close: number | null }
+const toRow = (r: Raw): OpenRow => ({
+  id: r.id, compartmentId: r.compartment_id, purpose: r.purpose, ref: r.ref, state: r.state, pulses: r.pulses, journaledAt: r.journaled_at,
+  itemAtClose: r.item_at_close === null ? null : r.item_at_close === 1,
+});
 
 /** The open journal: one row per door opening, written before the relay is pulsed. */
 export class OpensRepo {
@@ -44,6 +49,10 @@ export class OpensRepo {
 
   markPulsed(id: number): void {
     this.db.prepare(`UPDATE opens SET state = CASE WHEN state = 'journaled' THEN 'pulsed' ELSE state END, pulses = pulses + 1 WHERE id = ?`).run(id);
+  }
+
+  setItemAtClose(id: number, seen: boolean | null): void {
+    this.db.prepare('UPDATE opens SET item_at_close = ? WHERE id = ?').run(seen === null ? null : seen ? 1 : 0, id);
   }
 
   setState(id: number, state: OpenState, now: number): void {
