@@ -9,7 +9,7 @@ import { StatusReporter, type StatusSnapshot } from './status-reporter.ts';
 import { Topics } from './topics.ts';
 
 /** Events that change what `…/status` shows. */
-const STATUS_EVENTS = /^(compartment\.|door\.|hardware\.|item\.loaded|pickup\.completed|case\.retrieved|cabinet\.)/;
+const STATUS_EVENTS = /^(compartment\.|door\.|hardware\.|item\.loaded|pickup\.(completed|incomplete)|case\.retrieved|cabinet\.)/;
 
 export const COMMAND_KEY_FILE = 'command.key';
 
@@ -91,7 +91,8 @@ export class CentralOpsLink {
     const c = { total: all.length, empty: 0, loaded: 0, fault: 0, disabled: 0 };
     for (const x of all) {
       if (x.service === 'disabled') c.disabled++;
-      else if (x.service === 'fault') c.fault++;
+      // A compartment held for a clerk (an item left behind, a foreign object) is not free: ops see it as a fault.
+      else if (x.service === 'fault' || x.hold) c.fault++;
       else if (x.loadedItems > 0) c.loaded++;
       else if (x.caseNo === null) c.empty++;
     }

@@ -1,11 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startController, type RunningController } from '../../bin/run.ts';
-import { parseConfig } from '../../controller/config/load.ts';
-import { startSimulator } from '../../simulator/simulator.ts';
-import { ADMIN_TOKEN, caseBody, ID_SUFFIX, TestClock, until, type Harness } from '../support/cabinet-harness.ts';
+import { caseBody, ID_SUFFIX, startHarness, until, type Harness } from '../support/cabinet-harness.ts';
 
 // The whole cabinet on RS-485 lock boards: the real controller with a real SQLite file, its lock-board driver
 // polling the simulator's emulated bus over TCP. A load and a pickup open exactly one door each, with exactly
@@ -19,53 +13,8 @@ afterEach(async () => {
 });
 
 /** The harness of the Firmata tests, on the demo cabinet's lock boards of `protocol`. */
-async function startOnLockBoards(protocol: '8a80' | 'kerong-cu'): Promise<Harness> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'govlocker-lockboard-'));
-  const base = parseConfig({ hardware: { driver: 'lockboard', bus: { protocol, transport: { kind: 'tcp', port: 0 } } } }, {});
-  const sim = await startSimulator({ compartments: base.compartments, controlPort: 0, firmataPort: 0, scannerPort: 0, lockboard: { protocol, port: 0, settings: { pulseMs: 100 } } });
-  const config = parseConfig({
-    dataDir,
-    api: { host: '127.0.0.1', port: 0 },
-    hardware: { driver: 'lockboard', openTimeoutMs: 1500, readyTimeoutMs: 5000, bus: { protocol, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.lockboard! } } },
-    scanner: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.scanner } },
-  }, {});
-  const clock = new TestClock();
-  const start = () => startController(config, { adminToken: ADMIN_TOKEN, logLevel: process.env.GOVLOCKER_TEST_LOG ?? 'silent', clock });
-  let controller: RunningController = await start();
-  let running = true;
-  return {
-    sim, dataDir, clock,
-    get controller() {
-      return controller;
-    },
-    async call(method, url, body, token = ADMIN_TOKEN) {
-      const r = await controller.api.inject({
-        method: method as 'GET', url,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        payload: body === undefined ? undefined : JSON.stringify(body),
-      });
-      let json: unknown = null;
-      try { json = r.json(); } catch { json = r.body; }
-      return { status: r.statusCode, json };
-    },
-    async stopController() {
-      if (running) await controller.stop();
-      running = false;
-    },
-    async restartController() {
-      if (running) await controller.stop();
-      controller = await start();
-      running = true;
-      return controller;
-    },
-    async stop() {
-      if (running) await controller.stop();
-      running = false;
-      await sim.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
+/** The cabinet on emulated lock boards of `protocol`, through the shared harness. */
+const startOnLockBoards = (protocol: '8a80' | 'kerong-cu'): Promise<Harness> => startHarness({ lockboard: protocol });
 
 const health = async (harness: Harness) => (await harness.call('GET', '/api/v1/health', undefined, null)).json;
 

@@ -39,19 +39,33 @@ export interface HarnessOptions {
   readonly dataDir?: string;
   /** Reports to central ops on this broker (fast reconnects for tests); absent: no MQTT, as before. */
   readonly mqttUrl?: string;
+  /**
+   * The cabinet on emulated RS-485 lock boards of this protocol (the demo cabinet's lock-board wiring), polled by
+   * the controller's lock-board driver over TCP, instead of the Firmata board. A polled bus never sees a door
+   * opened and shut within one poll: wait until the controller has seen a door open before closing it.
+   */
+  readonly lockboard?: '8a80' | 'kerong-cu';
 }
 
 /** The real thing on loopback: simulator over Firmata/TCP and the scanner line, controller with a real SQLite file. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'govlocker-test-'));
   const ownsDir = !options.dataDir;
-  const base = parseConfig({ ...options.config, dataDir, api: { host: '127.0.0.1', port: 0 } }, {});
-  const sim = await startSimulator({ compartments: base.compartments, controlPort: 0, firmataPort: 0, scannerPort: 0 });
+  const protocol = options.lockboard;
+  const onBus = protocol ? { hardware: { driver: 'lockboard', bus: { protocol, transport: { kind: 'tcp', port: 0 } } } } as const : {};
+  const base = parseConfig({ ...options.config, ...onBus, dataDir, api: { host: '127.0.0.1', port: 0 } }, {});
+  const sim = await startSimulator({
+    compartments: base.compartments, controlPort: 0, firmataPort: 0, scannerPort: 0,
+    ...(protocol ? { lockboard: { protocol, port: 0, settings: { pulseMs: 100 } } } : {}),
+  });
+  const hardware = protocol
+    ? { driver: 'lockboard', openTimeoutMs: 1500, readyTimeoutMs: 5000, bus: { protocol, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.lockboard! } } } as const
+    : { driver: 'firmata', pulseMs: 40, debounceMs: 5, openTimeoutMs: 800, readyTimeoutMs: 5000, ...options.config?.hardware, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.firmata } } as const;
   const config = parseConfig({
     ...options.config,
     dataDir,
     api: { host: '127.0.0.1', port: 0 },
-    hardware: { driver: 'firmata', pulseMs: 40, debounceMs: 5, openTimeoutMs: 800, readyTimeoutMs: 5000, ...options.config?.hardware, transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.firmata } },
+    hardware,
     scanner: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.scanner } },
     ...(options.mqttUrl ? { mqtt: { reconnect: { minMs: 50, maxMs: 500 }, ...options.config?.mqtt, url: options.mqttUrl } } : {}),
   }, {});
