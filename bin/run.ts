@@ -7,6 +7,8 @@ import { createLogger } from '../controller/logging.ts';
 import type { Clock } from '../controller/store/store.ts';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../simulator/simulator.ts';
 import { describeTransport } from '../firmware-bridge/open-transport.ts';
+import { LockboardBoard } from '../firmware-bridge/lockboard/lockboard-board.ts';
+import { ConfigError, type ConfigProblem } from '../controller/config/load.ts';
 import { accountUrl, loadOrCreateBrokerAccounts, type BrokerAccounts } from './broker-accounts.ts';
 import { FLEET_MONITOR_ACCOUNT, OPS_ACCOUNT, SMS_GATEWAY_ACCOUNT } from './broker-acl.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
@@ -168,8 +170,25 @@ export async function runWholeCabinet(config: CabinetConfig, shutdown: Shutdown,
   printToken(controller.cabinet);
 }
 
+/**
+ * A lock-board bus on which some configured boards answer and others never did is a configuration mistake (a
+ * wrong address, a board missing from the bus), not an outage: refused by name. A bus on which nobody answers
+ * may simply be powered up later, and runs degraded until it answers.
+ */
+function silentBoardsOnAnsweringBus(config: CabinetConfig, board: unknown): ConfigProblem[] {
+  if (!(board instanceof LockboardBoard) || board.link === 'ok') return [];
+  const { answering, silent } = board.boardsHeard();
+  if (answering.length === 0) return [];
+  return silent.map((address) => {
+    const ids = config.compartments.filter((c) => c.board === address).map((c) => c.id);
+    return { path: 'compartments', message: `board ${address} (${ids.join(', ')}) does not answer while board${answering.length === 1 ? '' : 's'} ${answering.join(', ')} on the same bus do${answering.length === 1 ? 'es' : ''}: check its address switch and wiring with "govlocker hardware probe", or remove its compartments` };
+  });
+}
+
 export async function runController(config: CabinetConfig, shutdown: Shutdown): Promise<void> {
   const controller = await shutdown.track(startController(config), (c) => c.stop());
+  const misconfigured = silentBoardsOnAnsweringBus(config, controller.cabinet.board);
+  if (misconfigured.length > 0) throw new ConfigError(misconfigured, 'the lock-board bus');
   const api = `http://127.0.0.1:${controller.apiPort}`;
   banner([
     ['govlocker', `controller for cabinet ${config.cabinetId}`],

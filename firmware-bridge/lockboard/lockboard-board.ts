@@ -318,6 +318,13 @@ export class LockboardBoard implements CabinetBoard {
     }
   }
 
+  /** Board addresses that answered on the current connection, and those that have not (or stopped). */
+  boardsHeard(): { answering: number[]; silent: number[] } {
+    if (!this.#connection) return { answering: [], silent: this.#boards.all.map((b) => b.address) };
+    const silent = this.#boards.notAnswering();
+    return { answering: this.#boards.all.map((b) => b.address).filter((a) => !silent.includes(a)), silent };
+  }
+
   #notReady(): string {
     const silent = this.#boards.notAnswering();
     if (!this.#connection) return this.#lastFailure ? `last attempt: ${this.#lastFailure}` : 'not connected';

@@ -66,4 +66,24 @@ describe('govlocker on lock boards', () => {
     expect(probe.code).toBe(2);
     expect(probe.stderr).toMatch(/--protocol is "8a80" or "kerong-cu"/);
   });
+
+  it('a board the bus does not answer for, while the others on it do, is refused at start by name', async () => {
+    // The emulated Kerong bus has boards 0 and 1 (the demo cabinet); the file names board 0 and board 5.
+    const sim = spawnGovlocker(['simulate', '--board', 'kerong-cu'], { ...freePorts, GOVLOCKER_DATA_DIR: tempDir() });
+    await until(() => /lock boards \(TCP\)\s+127\.0\.0\.1:\d+/.test(sim.stdout()), 15_000, `the simulator's banner (output: ${sim.output()})`);
+    const port = Number(/lock boards \(TCP\)\s+127\.0\.0\.1:(\d+)/.exec(sim.stdout())![1]);
+    const dir = tempDir();
+    const file = join(dir, 'cabinet.json');
+    writeFileSync(file, JSON.stringify({
+      cabinetId: 'BY-HALL-03',
+      api: { host: '127.0.0.1', port: 0 },
+      scanner: null,
+      hardware: { driver: 'lockboard', readyTimeoutMs: 3000, bus: { protocol: 'kerong-cu', transport: { kind: 'tcp', host: '127.0.0.1', port } } },
+      compartments: [{ id: 'A01', size: 'S', board: 0, channel: 1 }, { id: 'A02', size: 'S', board: 0, channel: 2 }, { id: 'F01', size: 'M', board: 5, channel: 1 }, { id: 'F02', size: 'M', board: 5, channel: 2 }],
+    }));
+    const r = await runGovlocker(['controller', '--config', file], { GOVLOCKER_DATA_DIR: dir, GOVLOCKER_LOG_LEVEL: 'warn' }, 20_000);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/- compartments: board 5 \(F01, F02\) does not answer while board 0 on the same bus does: check its address switch and wiring with "govlocker hardware probe"/);
+    await sim.interrupt(8000);
+  });
 });
