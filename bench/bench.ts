@@ -1,6 +1,7 @@
 import { measureCabinetLatency } from './cabinet-latency.ts';
 import { measureColdStart } from './cold-start.ts';
 import { measureFleetStaleness } from './fleet-staleness.ts';
+import { runLockboardBenchmarks } from './lockboard.ts';
 import { measureOutboxDrain } from './outbox-drain.ts';
 import { percentile, report } from './stats.ts';
 import { measureDriverRoundTrip, measureWireRoundTrip } from './wire.ts';
@@ -24,6 +25,8 @@ export async function runBenchmarks(): Promise<void> {
   report('pickup_latency_p99', percentile(pickup, 99), 'ms', { samples: pickup.length, target: `≤ 50 and ≤ 3 × wire p50 (${(3 * wireP50).toFixed(2)})` });
   report('load_latency_p50', percentile(load, 50), 'ms', { samples: load.length, what: 'POST /loads → door sensed open' });
   report('load_latency_p99', percentile(load, 99), 'ms', { samples: load.length, target: '≤ 50' });
+
+  await runLockboardBenchmarks();
 
   const drain = await measureOutboxDrain(86_400);
   report('outbox_drain_rate', drain.eventsPerSecond, 'events/s', { events: 86_400, received: drain.received, missing: drain.missing, duplicates: drain.duplicates, what: '86,400 queued events → a real Mosquitto, until every one is acknowledged', target: '≥ 10000, none lost' });

@@ -26,6 +26,11 @@ const polling = {
   replyMs: z.number().int().min(20, 'replyMs is 20–5000 ms (300 suits a serial server; 100 a local adapter)').max(5000, 'replyMs is 20–5000 ms (300 suits a serial server; 100 a local adapter)').default(300),
   /** How long an open's reply may take; default per protocol (8a80 boards answer after firing: 1500; kerong-cu 1000). */
   openReplyMs: z.number().int().min(100, 'openReplyMs is 100–5000 ms').max(5000, 'openReplyMs is 100–5000 ms').optional(),
+  /**
+   * How long a board energises a latch for one open (its own pulse: ~500 ms for electromagnetic locks, ~1000 ms
+   * for motor locks). The next open waits this long, so two latches are never energised at once.
+   */
+  latchMs: z.number().int().min(50, 'latchMs is 50–5000 ms: the board\'s own latch pulse (500 electromagnetic, 1000 motor locks)').max(5000, 'latchMs is 50–5000 ms: the board\'s own latch pulse (500 electromagnetic, 1000 motor locks)').default(500),
   /** A query that got no reply is asked again this many times; an open never is. */
   queryRetries: z.number().int().min(0, 'queryRetries is 0–3 (1 suits a cabinet)').max(3, 'queryRetries is 0–3 (1 suits a cabinet)').default(1),
   /** A board that misses this many polls in a row is lost (health: hardware "lost"). */

@@ -28,9 +28,14 @@ export interface BusTiming {
    * poll and been silent for as long as that many polls take (many silent boards make each poll slow).
    */
   readonly lostAfterPolls: number;
+  /**
+   * How long the board energises a latch for one open (the board times it, not the driver). `pulse()` resolves
+   * only once this has passed since its open frame, so the next open never overlaps it: one latch at a time.
+   */
+  readonly latchMs: number;
 }
 
-export const DEFAULT_TIMING: BusTiming = Object.freeze({ pollMs: 200, replyMs: 300, queryRetries: 1, lostAfterPolls: 3 });
+export const DEFAULT_TIMING: BusTiming = Object.freeze({ pollMs: 200, replyMs: 300, queryRetries: 1, lostAfterPolls: 3, latchMs: 500 });
 
 export type LockboardBusOptions = ProtocolChoice & Partial<BusTiming> & { readonly transport: TransportConfig };
 
@@ -111,6 +116,7 @@ export class LockboardBoard implements CabinetBoard {
       openReplyMs: options.bus.openReplyMs ?? this.#protocol.openReplyMs,
       queryRetries: options.bus.queryRetries ?? DEFAULT_TIMING.queryRetries,
       lostAfterPolls: options.bus.lostAfterPolls ?? DEFAULT_TIMING.lostAfterPolls,
+      latchMs: options.bus.latchMs ?? DEFAULT_TIMING.latchMs,
     };
     this.#logger = (options.logger ?? pino({ level: 'silent' })).child({ component: 'lockboard', protocol: this.#protocol.name });
     this.#now = options.now ?? Date.now;
@@ -227,6 +233,9 @@ export class LockboardBoard implements CabinetBoard {
     if (read === 'closed') throw new HardwareUnavailableError(`the connection closed right after board ${boardAddress} channel ${channel} was opened: whether it fired is unknown`, { energised: true });
     if (read === 'missed') throw new HardwareUnavailableError(`board ${boardAddress} answered neither the open of channel ${channel} nor the status query after it: whether it fired is unknown`, { energised: true });
     this.#logger.debug({ board: boardAddress, channel, ms: Math.round(performance.now() - started), replied: answer.kind === 'reply' }, 'lock opened');
+    // The board still holds the latch for its own pulse: the next open in line waits it out (polling goes on).
+    const holdMs = started + this.#timing.latchMs - performance.now();
+    if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs).unref());
   }
 
   // ——— polling ———

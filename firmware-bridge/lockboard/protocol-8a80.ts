@@ -12,13 +12,21 @@ const PIN_AFTER = 2;
 export function protocol8a80(settings: codec.Settings8a80, pollEach: 'board' | 'lock' = 'board'): BusProtocol {
   const replyLengths = new Map<number, { statusBytes: number; seen: number }>();
   const lock = (board: number, channel: number) => addressOrThrow(codec.parseLockAddress({ board, channel }, settings));
+  // A board's query is the same every poll: parsed, encoded and checked once, not five times a second.
+  const queries = new Map<number, { request: ReturnType<typeof codec.queryBoard>; bytes: Buffer }>();
   const wholeBoard = (board: number, pinned: boolean): Transaction<BoardReading> => {
-    const request = codec.queryBoard(addressOrThrow(codec.parseBoardAddress(board, settings)));
+    let query = queries.get(board);
+    if (!query) {
+      const request = codec.queryBoard(addressOrThrow(codec.parseBoardAddress(board, settings)));
+      query = { request, bytes: codec.encodeRequest(request) };
+      queries.set(board, query);
+    }
+    const { request } = query;
     const known = replyLengths.get(board);
     const options = pinned && known && known.seen >= PIN_AFTER ? { statusBytes: known.statusBytes } : {};
     return {
       kind: 'query',
-      bytes: codec.encodeRequest(request),
+      bytes: query.bytes,
       reply: mapMatcher(codec.expectReply(request, settings, options), (r) => ({ board: r.board, locks: r.locks, statusBytes: r.statusBytes })),
     };
   };

@@ -6,12 +6,19 @@ import { addressOrThrow, mapMatcher, range, type BoardReading, type BusProtocol,
 // waited for briefly and never read as door state.
 
 export function protocolKerong(settings: codec.SettingsKerong): BusProtocol {
+  // A board's status query is the same every poll: parsed, encoded and checked once, not five times a second.
+  const queries = new Map<number, { request: ReturnType<typeof codec.queryBoard>; bytes: Buffer }>();
   const status = (board: number): Transaction<BoardReading> => {
-    const request = codec.queryBoard(addressOrThrow(codec.parseBoardAddress(board)));
+    let query = queries.get(board);
+    if (!query) {
+      const request = codec.queryBoard(addressOrThrow(codec.parseBoardAddress(board)));
+      query = { request, bytes: codec.encodeRequest(request) };
+      queries.set(board, query);
+    }
     return {
       kind: 'query',
-      bytes: codec.encodeRequest(request),
-      reply: mapMatcher(codec.expectReply(request, settings), (r) => ({ board: r.board, locks: r.locks })),
+      bytes: query.bytes,
+      reply: mapMatcher(codec.expectReply(query.request, settings), (r) => ({ board: r.board, locks: r.locks })),
     };
   };
   return {
