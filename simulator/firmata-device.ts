@@ -433,6 +433,23 @@ export class FirmataDeviceEmulator {
     return value;
   }
 
+  /**
+   * A power blip or a watchdog reset: the board forgets every pin mode and report, drops every relay (a
+   * rebooting AVR's pins float as inputs), and greets the host it still has with its version and name, as
+   * StandardFirmata does at boot.
+   */
+  restart(): void {
+    this.#pins = defaultPins();
+    this.#pins.forEach((p, pin) => {
+      p.latch = 0;
+      this.#model.setRelay(pin, false);
+    });
+    this.#reporting.fill(false);
+    this.#lastReported.fill(null);
+    this.#samplingIntervalMs = 19;
+    this.#greet();
+  }
+
   /** SYSTEM_RESET: pins back to their power-on modes and reporting off; output latches keep their level. */
   #reset(): void {
     const latches = this.#pins.map((p) => (p.mode === MODE.OUTPUT ? p.latch : 0));

@@ -7,9 +7,4 @@ import { openFirmataRig } from './firmata-rig.ts';
 defineBoardConformance({
   name: 'FirmataBoard × the Firmata emulator',
   open: () => openFirmataRig('emulated', ['A01', 'A07', 'C08']),
-  cannot: {
-    // A restart is a power cycle: pins back to their power-on modes, reporting off, then the boot greeting.
-    // The genuine Uno stages it (its file runs the test).
-    'board-restart': 'simulator/firmata-device.ts has no power-cycle hook',
-  },
 });

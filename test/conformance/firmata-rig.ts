@@ -21,7 +21,7 @@ interface FirmataTarget {
   hostConnected(): boolean;
   silence(): void;
   answerAgain(): void;
-  /** A power cycle, resolved once the firmware runs again; the emulator has none. */
+  /** A power cycle, resolved once the firmware runs again. */
   restart?(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -52,7 +52,7 @@ async function startTarget(kind: FirmataBoardKind, model: (compartments: readonl
     const port = await device.start();
     return {
       model: cabinet,
-      target: { port, compartments, hostConnected: () => device.hostConnected, silence: () => device.disconnect('silent'), answerAgain: () => device.connect(), stop: () => device.stop() },
+      target: { port, compartments, hostConnected: () => device.hostConnected, silence: () => device.disconnect('silent'), answerAgain: () => device.connect(), stop: () => device.stop(), restart: async () => device.restart() },
     };
   }
   const compartments = unoCompartments();
