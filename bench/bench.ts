@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { MOSQUITTO_BIN } from '../test/support/mosquitto.ts';
 import { measureCabinetLatency } from './cabinet-latency.ts';
 import { measureColdStart } from './cold-start.ts';
 import { measureFleetStaleness } from './fleet-staleness.ts';
@@ -28,8 +30,13 @@ export async function runBenchmarks(): Promise<void> {
 
   await runLockboardBenchmarks();
 
-  const drain = await measureOutboxDrain(86_400);
-  report('outbox_drain_rate', drain.eventsPerSecond, 'events/s', { events: 86_400, received: drain.received, missing: drain.missing, duplicates: drain.duplicates, what: '86,400 queued events → a real Mosquitto, until every one is acknowledged', target: '≥ 10000, none lost' });
+  // The drain is measured against a real Mosquitto; without one, say what is missing and measure the rest.
+  if (existsSync(MOSQUITTO_BIN)) {
+    const drain = await measureOutboxDrain(86_400);
+    report('outbox_drain_rate', drain.eventsPerSecond, 'events/s', { events: 86_400, received: drain.received, missing: drain.missing, duplicates: drain.duplicates, what: '86,400 queued events → a real Mosquitto, until every one is acknowledged', target: '≥ 10000, none lost' });
+  } else {
+    process.stdout.write(`${JSON.stringify({ name: 'outbox_drain_rate', skipped: `${MOSQUITTO_BIN} is not installed: apt-get install -y mosquitto (or set MOSQUITTO_BIN) to measure it` })}\n`);
+  }
 
   const fleet = await measureFleetStaleness(1000);
   report('fleet_staleness_p50', fleet.p50, 'ms', { cabinets: fleet.cabinets, samples: fleet.samples, what: 'a cabinet publishes an event → the fleet monitor shows it (1,000 simulated cabinets)' });
