@@ -28,6 +28,12 @@ export interface RoleOptions {
   readonly queryToken?: boolean;
 }
 
+/** An onRequest hook of `StaffAuth.require`, labelled with the roles it lets in. */
+export type RoleHook = ((request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>) & {
+  readonly roles: readonly Role[];
+  readonly queryToken: boolean;
+};
+
 function bearer(request: FastifyRequest, options: RoleOptions): string | null {
   const header = request.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice(7).trim();
@@ -47,8 +53,8 @@ export class StaffAuth {
    * token of the wrong role, 429 for an address that sent too many wrong tokens. So an unauthenticated
    * caller learns nothing about what a valid body looks like, and cannot try tokens at wire speed.
    */
-  require(allowed: readonly Role[], options: RoleOptions = {}) {
-    return async (request: FastifyRequest, reply: FastifyReply) => {
+  require(allowed: readonly Role[], options: RoleOptions = {}): RoleHook {
+    const hook = async (request: FastifyRequest, reply: FastifyReply) => {
       const wait = this.#failures.waitSeconds(request.ip, this.now());
       if (wait !== null) {
         return reply.code(429).header('retry-after', String(wait)).send({ error: `too many wrong tokens from ${request.ip}: wait ${wait} s, then sign in with a valid token`, issues: [{ path: 'authorization', message: 'too many wrong tokens' }] });
@@ -64,6 +70,8 @@ export class StaffAuth {
       }
       request.user = user;
     };
+    // The route carries who may call it, so the API's own description (GET /docs/json) is read from the routes.
+    return Object.assign(hook, { roles: allowed, queryToken: options.queryToken === true });
   }
 }
 

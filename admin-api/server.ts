@@ -6,7 +6,9 @@ import { redactUrl } from '../controller/logging.ts';
 import { StaffAuth } from './auth.ts';
 import { errorHandler } from './errors.ts';
 import { acceptEmptyJson } from '../http-common/json-body.ts';
+import { RouteCatalog } from './openapi/route-catalog.ts';
 import { cabinetRoutes } from './routes/cabinet.ts';
+import { docsRoutes } from './routes/docs.ts';
 import { kioskRoutes } from './routes/kiosk.ts';
 import { metricsRoute } from './routes/metrics.ts';
 import { observeRoutes } from './routes/observe.ts';
@@ -36,10 +38,13 @@ export async function buildApi(cabinet: Cabinet, logger: Logger): Promise<Fastif
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no such endpoint: ${request.method} ${redactUrl(request.url)}`, issues: [] }));
   const auth = new StaffAuth(cabinet.context.repos.users);
   const streams = new StreamSlots();
+  // Before any /api/v1 route: every one of them is collected for the API description (GET /docs/json).
+  const catalog = RouteCatalog.collect(app, '/api/v1');
   await app.register(observeRoutes, { prefix: '/api/v1', cabinet, auth, streams });
   await app.register(cabinetRoutes, { prefix: '/api/v1', cabinet, auth });
   await app.register(kioskRoutes, { prefix: '/api/v1', cabinet, streams });
   await app.register(metricsRoute, { cabinet });
   await app.register(pageRoutes, { cabinet });
+  await app.register(docsRoutes, { catalog });
   return app;
 }

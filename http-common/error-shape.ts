@@ -1,7 +1,18 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 
 export interface ApiIssue { path: string; message: string }
+
+/** The error answer as API descriptions (OpenAPI) publish it; refusals may add fields of their own. */
+export const apiErrorSchema = z.looseObject({
+  error: z.string().describe('what went wrong and what to do, in words'),
+  issues: z.array(z.object({
+    path: z.string().describe('the field, dotted ("applicant.phone"), or "body", "authorization"'),
+    message: z.string(),
+  })).describe('one entry per field at fault; empty when no field is'),
+  code: z.string().optional().describe('a stable name of the refusal (e.g. "duplicate-case", "storage-unavailable")'),
+});
 
 /** Turns "/applicant/phone" (JSON pointer) into "applicant.phone". */
 const pointerToPath = (pointer: string) => pointer.replace(/^\//, '').split('/').filter(Boolean).join('.');

@@ -1,0 +1,154 @@
+import { z, type ZodType } from 'zod';
+import { apiErrorSchema } from '../../http-common/error-shape.ts';
+import type { CatalogRoute } from './route-catalog.ts';
+import type { OperationNote } from './operations.ts';
+
+// The OpenAPI 3.1 document of the admin API, generated from the routes as registered: their zod schemas (the
+// same ones that validate requests), their sign-in hooks, and a few words per endpoint (./operations.ts).
+
+type JsonSchema = Record<string, unknown>;
+
+export interface OpenApiOperation {
+  operationId: string;
+  summary?: string;
+  description: string;
+  tags: string[];
+  security: Record<string, string[]>[];
+  'x-roles'?: readonly string[];
+  'x-clients'?: string;
+  parameters?: { name: string; in: 'path' | 'query'; required: boolean; description?: string; schema: JsonSchema }[];
+  requestBody?: { required: boolean; content: { 'application/json': { schema: JsonSchema } } };
+  responses: Record<string, { description: string; content?: Record<string, { schema?: JsonSchema }> }>;
+}
+
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  info: { title: string; version: string; description: string };
+  paths: Record<string, Record<string, OpenApiOperation>>;
+  components: { schemas: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
+}
+
+/** The kiosk endpoints need no sign-in; their plugin answers only the addresses in `api.kioskClients`. */
+const KIOSK_PREFIX = '/api/v1/kiosk/';
+
+const ERROR_REF = { $ref: '#/components/schemas/Error' };
+
+/** JSON Schema (2020-12, as OpenAPI 3.1 uses) of what a client sends (`input`) or receives (`output`). */
+function jsonSchemaOf(schema: ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
+  return json;
+}
+
+/** `/cases/:caseNo` → `/cases/{caseNo}`. */
+const openApiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
+
+const camel = (segment: string) => segment.replace(/^:/, '').replace(/(^|-)(\w)/g, (_m, _dash, c: string) => c.toUpperCase());
+/** `POST /api/v1/cases/:caseNo/notify` → `postCasesCaseNoNotify`. */
+const operationId = (method: string, url: string) => method.toLowerCase() + url.split('/').slice(3).map(camel).join('');
+
+function parameters(schema: ZodType | undefined, where: 'path' | 'query'): NonNullable<OpenApiOperation['parameters']> {
+  if (!schema) return [];
+  const json = jsonSchemaOf(schema, 'input');
+  const required = new Set((json.required as string[] | undefined) ?? []);
+  return Object.entries((json.properties ?? {}) as Record<string, JsonSchema>).map(([name, property]) => ({
+    name, in: where, required: where === 'path' || required.has(name),
+    ...(typeof property.description === 'string' ? { description: property.description } : {}),
+    schema: property,
+  }));
+}
+
+/** A body the route also takes absent (a bare POST) is optional; its null branch is left out of the schema. */
+function requestBody(schema: ZodType | undefined): OpenApiOperation['requestBody'] {
+  if (!schema) return undefined;
+  const optional = schema.safeParse(undefined).success || schema.safeParse(null).success;
+  let json = jsonSchemaOf(schema, 'input');
+  const branches = json.anyOf as JsonSchema[] | undefined;
+  const notNull = branches?.filter((branch) => branch.type !== 'null');
+  if (branches && notNull && notNull.length < branches.length) json = notNull.length === 1 ? notNull[0]! : { anyOf: notNull };
+  return { required: !optional, content: { 'application/json': { schema: json } } };
+}
+
+/** Who may call the route, as the security requirement, the `x-` extensions and a sentence. */
+function access(route: CatalogRoute): Pick<OpenApiOperation, 'security' | 'x-roles' | 'x-clients'> & { says: string } {
+  if (route.roles) {
+    const security: OpenApiOperation['security'] = [{ bearerAuth: [] }];
+    if (route.queryToken) security.push({ tokenQuery: [] });
+    const query = route.queryToken ? ' (or `?token=`, for EventSource)' : '';
+    return { security, 'x-roles': route.roles, says: `Roles: ${route.roles.join(', ')}. Bearer token${query}.` };
+  }
+  if (route.url.startsWith(KIOSK_PREFIX)) {
+    return { security: [], 'x-clients': 'api.kioskClients', says: "No sign-in: answers only the cabinet's own screen, the client addresses in `api.kioskClients` (loopback by default)." };
+  }
+  return { security: [], says: 'No sign-in.' };
+}
+
+/** The error answers: validation and sign-in ones from the route itself, the cabinet's refusals from the notes. */
+function errorAnswers(route: CatalogRoute, note: OperationNote | undefined): OpenApiOperation['responses'] {
+  const reasons = new Map<number, string[]>();
+  const add = (status: number, reason: string) => reasons.set(status, [...(reasons.get(status) ?? []), reason]);
+  const { params, querystring, body } = route.schema;
+  if (params || querystring || body) add(400, 'invalid input: `issues` names each field at fault');
+  if (route.roles) {
+    add(401, 'no token, or an unknown one');
+    add(403, `a known token of another role (this needs ${route.roles.join(' or ')})`);
+    add(429, 'too many wrong tokens from this address: wait `retry-after` seconds');
+  } else if (route.url.startsWith(KIOSK_PREFIX)) {
+    add(403, 'the client address is not in `api.kioskClients`');
+  }
+  for (const [status, codes] of Object.entries(note?.refusals ?? {})) add(Number(status), codes);
+  if (route.method !== 'GET' && !note?.storageFailureInAnswer) add(503, '`storage-unavailable`: the database cannot be written (`retry-after`); nothing was changed');
+  return Object.fromEntries([...reasons].sort(([a], [b]) => a - b).map(([status, why]) => [String(status), { description: why.join('; '), content: { 'application/json': { schema: ERROR_REF } } }]));
+}
+
+function successAnswer(route: CatalogRoute, note: OperationNote | undefined): OpenApiOperation['responses'] {
+  const status = String(note?.status ?? 200);
+  const declared = route.schema.response?.[status];
+  const media = note?.stream ? 'text/event-stream' : 'application/json';
+  const schema = declared ? jsonSchemaOf(declared, 'output') : note?.stream ? { type: 'string' } : undefined;
+  return { [status]: { description: note?.answer ?? 'success', content: { [media]: schema ? { schema } : {} } } };
+}
+
+function operation(route: CatalogRoute, note: OperationNote | undefined): OpenApiOperation {
+  const { says, ...who } = access(route);
+  const tag = route.url.split('/')[3] ?? 'api';
+  const params = [...parameters(route.schema.params, 'path'), ...parameters(route.schema.querystring, 'query')];
+  const body = requestBody(route.schema.body);
+  return {
+    operationId: operationId(route.method, route.url),
+    ...(note ? { summary: note.summary } : {}),
+    description: [says, note?.description].filter(Boolean).join(' '),
+    tags: [tag],
+    ...who,
+    ...(params.length ? { parameters: params } : {}),
+    ...(body ? { requestBody: body } : {}),
+    responses: { ...successAnswer(route, note), ...errorAnswers(route, note) },
+  };
+}
+
+export interface DocumentOptions {
+  readonly version: string;
+  readonly notes: Readonly<Record<string, OperationNote>>;
+}
+
+export function openApiDocument(routes: readonly CatalogRoute[], { version, notes }: DocumentOptions): OpenApiDocument {
+  const paths: OpenApiDocument['paths'] = {};
+  for (const route of routes) {
+    (paths[openApiPath(route.url)] ??= {})[route.method.toLowerCase()] = operation(route, notes[`${route.method} ${route.url}`]);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'govlocker admin API',
+      version,
+      description: 'The cabinet\'s clerk, ops and kiosk API, JSON under `/api/v1`. Staff send `Authorization: Bearer <token>`; each operation names the roles it lets in (`x-roles`; `admin` may do everything). Every error answer is `{"error","issues":[{"path","message"}]}`, and the cabinet\'s refusals add a stable `code`. Nothing is half-written on any error. Also served: `GET /metrics` (Prometheus text) and this document at `GET /docs/json`, readable at `GET /docs`.',
+    },
+    paths,
+    components: {
+      schemas: { Error: jsonSchemaOf(apiErrorSchema, 'output') },
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'A staff token (`govlocker users add`); only its SHA-256 is stored.' },
+        tokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'The same token as `?token=`, taken only by the event streams (EventSource cannot send headers).' },
+      },
+    },
+  };
+}
