@@ -43,6 +43,12 @@ usage:
   govlocker users add --name NAME --role clerk|ops|admin [--data DIR]   adds a user and prints its token once
   govlocker users list [--data DIR]
   govlocker audit verify --data DIR           checks the audit hash chain offline (exit 1 when broken)
+  govlocker backup (--data DIR | --config FILE) --to FILE [--force] [--passphrase-file FILE]
+                                              a consistent copy of the database (while the cabinet runs) and
+                                              its keys in one file, mode 0600 (encrypted with --passphrase-file)
+  govlocker restore --from FILE --data DIR [--expect-cabinet ID] [--passphrase-file FILE]
+                                              a backup into a new or empty data dir, checked (integrity,
+                                              schema version, audit chain, keys) before it is put in place
   govlocker cmd NAME --mqtt URL --cabinet ID --key FILE [--arg k=v …] [--args JSON] [--timeout MS]
                                               signs and sends an ops command (open, disable, enable, status,
                                               retrieve, replay) and prints the cabinet's reply
@@ -97,6 +103,10 @@ export async function main(argv: string[]): Promise<void> {
         return await hardwareCommand(rest);
       case 'audit':
         return auditCommand(rest);
+      case 'backup':
+        return await (await import('./backup.ts')).backupCommand(rest);
+      case 'restore':
+        return (await import('./restore.ts')).restoreCommand(rest);
       case 'cmd':
         return await cmdCommand(rest);
       case 'fleet':

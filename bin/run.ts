@@ -13,6 +13,7 @@ import { accountUrl, loadOrCreateBrokerAccounts, type BrokerAccounts } from './b
 import { FLEET_MONITOR_ACCOUNT, OPS_ACCOUNT, SMS_GATEWAY_ACCOUNT } from './broker-acl.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
 import type { Shutdown } from './shutdown.ts';
+import { statusLine, systemdNotifier } from './systemd-notify.ts';
 
 const envPort = (name: string, fallback: number): number => {
   const text = process.env[name];
@@ -202,6 +203,12 @@ export async function runController(config: CabinetConfig, shutdown: Shutdown): 
     ['MQTT', config.mqtt ? redactMqttUrl(config.mqtt.url) : 'disabled (no MQTT_URL)'],
   ]);
   printToken(controller.cabinet);
+  // Under systemd: ready now that the API listens. Tracked after the controller, so STOPPING=1 goes out first.
+  const notifier = systemdNotifier(createLogger().child({ part: 'systemd' }));
+  if (notifier) {
+    await shutdown.track(Promise.resolve(notifier), (n) => n.stopping());
+    notifier.ready(() => statusLine(controller.cabinet.health()));
+  }
 }
 
 export async function runSimulatorOnly(config: CabinetConfig, shutdown: Shutdown, options: RunOptions = {}): Promise<void> {

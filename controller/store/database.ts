@@ -25,7 +25,12 @@ export function openDatabase(file: string): Db {
   // Deleted or overwritten content is zeroed where that costs no extra I/O, so purged personal data (even
   // encrypted) does not linger in the file's free space.
   db.pragma('secure_delete = FAST');
-  migrate(db);
+  try {
+    migrate(db);
+  } catch (error) {
+    db.close(); // a database this version refuses (newer than the code) is left as it was, and not held open
+    throw error;
+  }
   return db;
 }
 
