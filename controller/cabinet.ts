@@ -181,6 +181,7 @@ export class Cabinet {
     this.services.doors.stop();
     this.services.storage.stop();
     await this.scanner?.stop();
+    this.services.pickup.stop();
     await this.idReader?.stop();
     await this.board.stop();
     this.store.close();

@@ -7,6 +7,7 @@ import { Keyring } from '../secrets/keyring.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import { StorageUnavailableError } from '../store/storage-health.ts';
 import type { ChangeContext } from '../store/store.ts';
+import { RefusalSummaries } from '../mqtt/command-refusals.ts';
 import { holdForClerk, raiseAlarm } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 import type { CredentialService } from './credentials.ts';
@@ -42,13 +43,32 @@ export class PickupService implements OpenHandlers {
   /** Scanned QR codes waiting for the ID suffix, by a random id only the kiosk learns. Memory only, 2 min. */
   readonly #pendingScans = new Map<string, { qr: string; until: number }>();
 
+  /**
+   * Scans that are no pickup QR (a shop barcode, a misconfigured scanner) are reported to ops as
+   * `pickup.denied` with reason `unrecognised` and nothing of the text: the first of a quiet spell at once, then
+   * one a minute with a count, so a scanner gone wild cannot grow the database.
+   */
+  readonly #unrecognised: RefusalSummaries;
+
   constructor(private readonly s: ServiceContext, private readonly doors: DoorService, private readonly credentials: CredentialService, private readonly idCards: IdCardService) {
     doors.register('pickup', this);
+    this.#unrecognised = new RefusalSummaries({
+      intervalMs: 60_000,
+      now: () => this.s.store.clock.now(),
+      write: ({ count, since, until }) => this.s.store.change((ctx) => ctx.event('pickup.denied', { method: 'qr', channel: 'scanner', reason: 'unrecognised', count, since, until })),
+      onWriteError: (error) => this.s.logger.warn({ err: (error as Error).message }, 'unrecognised scans not recorded (storage failing)'),
+    });
+  }
+
+  /** Writes the unrecognised scans still being counted. */
+  stop(): void {
+    this.#unrecognised.stop();
   }
 
   /** A line from the cabinet's scanner. */
   scan(line: string): PickupAnswer {
     if (!qrPattern.test(line)) {
+      this.#unrecognised.refuse({ name: 'scan', error: 'unrecognised', requestId: null });
       this.s.bus.kiosk.emit({ type: 'scan', kind: 'unknown', masked: `${line.length} characters` });
       const answer: PickupAnswer = { result: 'denied', reason: 'unrecognised' };
       this.s.bus.kiosk.emit({ type: 'denied', reason: answer.reason });

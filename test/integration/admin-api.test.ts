@@ -115,6 +115,26 @@ describe('the kiosk screen stream (GET /api/v1/kiosk/events, no sign-in)', () =>
   });
 });
 
+describe('scans that are no pickup QR, as central ops see them', () => {
+  it('are one pickup.denied (unrecognised) at once, then summed up with a count — never a failed attempt, nothing of the text kept', async () => {
+    const scans = ['6901234567892', FULL_PHONE, 'https://example.com/x', 'hello'];
+    let seen = 0;
+    h.controller.cabinet.bus.kiosk.add((m) => { if (m.type === 'scan') seen++; });
+    for (const text of scans) h.sim.scanner.scan(text);
+    await until(() => seen === scans.length, 3000, 'every scan read');
+    const first = await until(() => h.controller.cabinet.store.outbox.after(0, 10_000).find((e) => e.type === 'pickup.denied'), 3000, 'the first report');
+    expect(first.data).toMatchObject({ method: 'qr', channel: 'scanner', reason: 'unrecognised', count: 1 });
+    // The rest of the minute is one event with a count, written at the latest when the cabinet stops.
+    await h.stopController();
+    const db = await h.restartController();
+    const reports = db.cabinet.store.outbox.after(0, 10_000).filter((e) => e.type === 'pickup.denied');
+    expect(reports.map((e) => e.data.count)).toEqual([1, 3]);
+    const all = JSON.stringify(db.cabinet.store.outbox.after(0, 10_000)) + JSON.stringify(db.cabinet.store.audit.after(0, 10_000));
+    for (const text of scans) expect(all).not.toContain(text);
+    expect(db.cabinet.services.pickup.guardStatus()).toMatchObject({ consecutiveFailures: 0, failuresToday: 0 });
+  });
+});
+
 describe('GET /metrics for Prometheus', () => {
   const sample = (text: string, name: string, state?: string) => {
     const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && (state === undefined || l.includes(`state="${state}"`)));
