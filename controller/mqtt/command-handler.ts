@@ -4,10 +4,13 @@ import { Refusal } from '../domain/refusal.ts';
 import type { Services } from '../cabinet.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { isCommandName, verifyCommand } from './command-auth.ts';
-import { RefusalSummaries, UNKNOWN_COMMAND, type RefusalSummary } from './command-refusals.ts';
+import { RefusalSummaries, type RefusalSummary } from '../events/refusal-summaries.ts';
 import { commandNames, type CommandName, type Topics } from './topics.ts';
 import type { MqttLink } from './mqtt-link.ts';
 import type { OutboxDrainer } from './outbox-drainer.ts';
+
+/** What stands for a topic name that is not one of the cabinet's commands: the sender's text is never kept. */
+const UNKNOWN_COMMAND = '(unknown)';
 
 type Reply = { requestId: string; ok: true; result: unknown } | { requestId: string; ok: false; error: string };
 

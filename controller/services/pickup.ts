@@ -7,7 +7,7 @@ import { Keyring } from '../secrets/keyring.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import { StorageUnavailableError } from '../store/storage-health.ts';
 import type { ChangeContext } from '../store/store.ts';
-import { RefusalSummaries } from '../mqtt/command-refusals.ts';
+import { RefusalSummaries } from '../events/refusal-summaries.ts';
 import { holdForClerk, raiseAlarm } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 import type { CredentialService } from './credentials.ts';

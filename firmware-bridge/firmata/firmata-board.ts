@@ -1,8 +1,9 @@
 import pino, { type Logger } from 'pino';
 import type { TransportConfig } from '../transport.ts';
 import { ListenerSet } from '../listeners.ts';
+import { ReadyWaiters } from '../ready-waiters.ts';
 import type { CabinetBoard, DoorEdge, DoorSensors, LinkLoss, LinkLossCause, LinkState, Listener, LockBank, PulseOptions, Unsubscribe } from '../ports.ts';
-import { backoffDelay, type BackoffOptions } from './backoff.ts';
+import { backoffDelay, type BackoffOptions } from '../backoff.ts';
 import { DoorDebouncer } from './door-debouncer.ts';
 import { HardwareUnavailableError } from '../errors.ts';
 import { FirmataLink, type J5Relay } from './firmata-link.ts';
@@ -56,7 +57,7 @@ export class FirmataBoard implements CabinetBoard {
   readonly #queue = new SerialQueue();
   readonly #linkListeners: ListenerSet<LinkState>;
   readonly #edgeListeners: ListenerSet<DoorEdge>;
-  readonly #readyWaiters = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
+  readonly #readyWaiters = new ReadyWaiters();
   #link: LinkState = 'connecting';
   #lastLoss: LinkLoss | null = null;
   #connection: Connection | null = null;
@@ -107,24 +108,9 @@ export class FirmataBoard implements CabinetBoard {
     }
     if (this.#link === 'ok') return Promise.resolve();
     const timeoutMs = options.readyTimeoutMs ?? 10_000;
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        resolve: () => {
-          clearTimeout(timer);
-          this.#readyWaiters.delete(waiter);
-          resolve();
-        },
-        reject: (error: Error) => {
-          clearTimeout(timer);
-          this.#readyWaiters.delete(waiter);
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => {
-        const why = this.#lastFailure ? ` (last attempt: ${this.#lastFailure})` : '';
-        waiter.reject(new HardwareUnavailableError(`the board was not ready within ${timeoutMs} ms${why}; still trying in the background`));
-      }, timeoutMs);
-      this.#readyWaiters.add(waiter);
+    return this.#readyWaiters.wait(timeoutMs, () => {
+      const why = this.#lastFailure ? ` (last attempt: ${this.#lastFailure})` : '';
+      return new HardwareUnavailableError(`the board was not ready within ${timeoutMs} ms${why}; still trying in the background`);
     });
   }
 
@@ -134,7 +120,7 @@ export class FirmataBoard implements CabinetBoard {
     this.#stopped = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
-    for (const waiter of [...this.#readyWaiters]) waiter.reject(new HardwareUnavailableError('the board was stopped before it was ready'));
+    this.#readyWaiters.rejectAll(new HardwareUnavailableError('the board was stopped before it was ready'));
     if (this.#attempting) {
       this.#attempting.abort.abort();
       await this.#attempting.promise;
@@ -337,7 +323,7 @@ export class FirmataBoard implements CabinetBoard {
     const moved = [...levels].map(([sensor, open]) => this.#debouncer.learn(sensor, open)).filter((edge) => edge !== null);
     this.#logger.info({ transport: describe(this.#options.transport), doorsOpen: [...levels].filter(([, open]) => open).map(([s]) => s) }, 'board connected');
     this.#setLink('ok');
-    for (const waiter of [...this.#readyWaiters]) waiter.resolve();
+    this.#readyWaiters.resolveAll();
     for (const edge of moved) this.#emitEdge(edge);
   }
 

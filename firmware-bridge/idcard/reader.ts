@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { backoffDelay, type BackoffOptions } from '../firmata/backoff.ts';
+import { backoffDelay, type BackoffOptions } from '../backoff.ts';
 import { ListenerSet } from '../listeners.ts';
 import type { IdReader, LinkState, Listener, Unsubscribe } from '../ports.ts';
 import type { TransportConfig } from '../transport.ts';

@@ -1,8 +1,9 @@
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { HardwareUnavailableError } from '../errors.ts';
-import { backoffDelay, type BackoffOptions } from '../firmata/backoff.ts';
+import { backoffDelay, type BackoffOptions } from '../backoff.ts';
 import { ListenerSet } from '../listeners.ts';
+import { ReadyWaiters } from '../ready-waiters.ts';
 import { describeTransport, openTransport } from '../open-transport.ts';
 import type { BusCounters, CabinetBoard, DoorSensors, ItemSensors, LinkLoss, LinkLossCause, LinkState, Listener, LockBank, PulseOptions, Unsubscribe } from '../ports.ts';
 import type { TransportConfig } from '../transport.ts';
@@ -94,7 +95,7 @@ export class LockboardBoard implements CabinetBoard {
   readonly #polled: PolledLocks;
   readonly #counters: MutableBusCounters = zeroCounters();
   readonly #linkListeners: ListenerSet<LinkState>;
-  readonly #readyWaiters = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
+  readonly #readyWaiters = new ReadyWaiters();
   #pulses: Promise<unknown> = Promise.resolve();
   #link: LinkState = 'connecting';
   #lastLoss: LinkLoss | null = null;
@@ -159,22 +160,7 @@ export class LockboardBoard implements CabinetBoard {
     }
     if (this.#link === 'ok') return Promise.resolve();
     const timeoutMs = options.readyTimeoutMs ?? 10_000;
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        resolve: () => {
-          clearTimeout(timer);
-          this.#readyWaiters.delete(waiter);
-          resolve();
-        },
-        reject: (error: Error) => {
-          clearTimeout(timer);
-          this.#readyWaiters.delete(waiter);
-          reject(error);
-        },
-      };
-      const timer = setTimeout(() => waiter.reject(new HardwareUnavailableError(`the lock boards were not ready within ${timeoutMs} ms (${this.#notReady()}); still trying in the background`)), timeoutMs);
-      this.#readyWaiters.add(waiter);
-    });
+    return this.#readyWaiters.wait(timeoutMs, () => new HardwareUnavailableError(`the lock boards were not ready within ${timeoutMs} ms (${this.#notReady()}); still trying in the background`));
   }
 
   /** Stops polling and reconnecting and closes the transport; leaves no timer and nothing open. */
@@ -183,7 +169,7 @@ export class LockboardBoard implements CabinetBoard {
     this.#stopped = true;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
-    for (const waiter of [...this.#readyWaiters]) waiter.reject(new HardwareUnavailableError('the lock boards were stopped before they were ready'));
+    this.#readyWaiters.rejectAll(new HardwareUnavailableError('the lock boards were stopped before they were ready'));
     if (this.#attempting) {
       this.#attempting.abort.abort();
       await this.#attempting.promise;
@@ -321,7 +307,7 @@ export class LockboardBoard implements CabinetBoard {
       this.#lastFailure = '';
       if (this.#link !== 'ok') this.#logger.info({ transport: describeTransport(this.#options.bus.transport), boards: this.#boards.all.map((b) => b.address) }, 'lock boards connected');
       this.#setLink('ok');
-      for (const waiter of [...this.#readyWaiters]) waiter.resolve();
+      this.#readyWaiters.resolveAll();
     } else if (this.#boards.anyLost()) {
       this.#setLink('lost');
     }

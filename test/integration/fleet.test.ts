@@ -11,7 +11,7 @@ import { FLEET_MONITOR_ACCOUNT } from '../../bin/broker-acl.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../bin/embedded-broker.ts';
 import { createLogger } from '../../controller/logging.ts';
 import { verifyCommand } from '../../controller/mqtt/command-auth.ts';
-import { RefusalSummaries, type RefusalSummary } from '../../controller/mqtt/command-refusals.ts';
+import { RefusalSummaries, type RefusalSummary } from '../../controller/events/refusal-summaries.ts';
 import { runFleet, type RunningFleet } from '../../simulator/fleet.ts';
 import { until } from '../support/cabinet-harness.ts';
 import { killAllChildren, runGovlocker, spawnGovlocker } from '../support/govlocker-process.ts';

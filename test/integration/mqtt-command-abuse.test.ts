@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../controller/domain/canonical-json.ts';
 import { COMMAND_KEY_FILE } from '../../controller/mqtt/central-ops.ts';
 import { newCommand, readCommandKey, signCommand } from '../../controller/mqtt/command-auth.ts';
-import { REFUSAL_INTERVAL_MS, REFUSAL_REPLIES_PER_INTERVAL } from '../../controller/mqtt/command-refusals.ts';
+import { REFUSAL_INTERVAL_MS, REFUSAL_REPLIES_PER_INTERVAL } from '../../controller/events/refusal-summaries.ts';
 import { Topics } from '../../controller/mqtt/topics.ts';
 import { startHarness, until, type Harness } from '../support/cabinet-harness.ts';
 import { simDoor } from '../support/cabinet-steps.ts';

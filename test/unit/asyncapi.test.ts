@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import { canonicalJson } from '../../controller/domain/canonical-json.ts';
 import { createHmac } from 'node:crypto';
 import { REQUEST_ID, signCommand, verifyCommand, type SignedCommand } from '../../controller/mqtt/command-auth.ts';
-import { REFUSAL_INTERVAL_MS, REFUSAL_REPLIES_PER_INTERVAL, RefusalSummaries, type RefusalSummary } from '../../controller/mqtt/command-refusals.ts';
+import { REFUSAL_INTERVAL_MS, REFUSAL_REPLIES_PER_INTERVAL, RefusalSummaries, type RefusalSummary } from '../../controller/events/refusal-summaries.ts';
 import { commandNames, Topics } from '../../controller/mqtt/topics.ts';
 
 // docs/asyncapi.yaml is for ops and integrators; these checks keep it true to the code: every topic the cabinet

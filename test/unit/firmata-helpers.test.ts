@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../firmware-bridge/firmata/backoff.ts';
+import { backoffDelay } from '../../firmware-bridge/backoff.ts';
 import { SerialQueue } from '../../firmware-bridge/firmata/serial-queue.ts';
 
 describe('backoffDelay', () => {

@@ -1,13 +1,14 @@
-/** Refusals of unverified commands are written at most once per this interval (plus the first of a quiet spell). */
+// Counting refusals that anyone can cause (unverified MQTT commands, scans that are no pickup QR), so that a
+// flood of them cannot become a flood of durable writes and replies.
+
+/** Refusals are written at most once per this interval by default (plus the first of a quiet spell). */
 export const REFUSAL_INTERVAL_MS = 10_000;
 /** Replies to unverified commands per interval at the most; past it they get none, so a flood is not echoed. */
 export const REFUSAL_REPLIES_PER_INTERVAL = 20;
-/** What stands for a topic name that is not one of the cabinet's commands: the sender's text is never kept. */
-export const UNKNOWN_COMMAND = '(unknown)';
 
-/** One command refused before its signature, topic and lifetime checked out. */
+/** One refusal: for a command, one refused before its signature, topic and lifetime checked out. */
 export interface UnverifiedRefusal {
-  /** A command's name, or UNKNOWN_COMMAND. */
+  /** What was refused: a command's name (or a fixed placeholder), `scan`, …; never the sender's own text. */
   readonly name: string;
   readonly error: string;
   /** Only a requestId of the valid form. */
@@ -33,8 +34,8 @@ export interface RefusalSummaryOptions {
 }
 
 /**
- * Counts refusals of unverified commands so that anyone who can publish on `…/cmd/+` cannot turn a flood into
- * a flood of durable writes and replies. The first refusal after a quiet interval is written at once; the
+ * Counts refusals (unverified commands from anyone who can publish on `…/cmd/+`, unrecognised scans) so that a
+ * flood does not become a flood of durable writes and replies. The first refusal after a quiet interval is written at once; the
  * rest of that interval is one summary, written when the interval ends (or at stop). Memory is a few numbers
  * and one sample, however many arrive.
  */
