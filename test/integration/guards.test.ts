@@ -70,6 +70,8 @@ describe('guards around the doors', () => {
     const id = ready.compartments[0]!;
     await h.call('POST', '/api/v1/kiosk/pickup', { code: ready.code, idSuffix: ID_SUFFIX }, null);
     await until(() => simDoor(h!, id).open);
+    // Stop only once the controller has seen it open (else the restart rightly calls the pulse unverified).
+    await until(async () => (await h!.call('GET', '/api/v1/compartments')).json.find((c: { id: string }) => c.id === id).door === 'open', 3000, 'the controller to see the door open');
     await h.stopController();
     h.sim.firmata.disconnect();
     h.sim.model.close(id, { occupied: false }); // the applicant took the items and closed the door meanwhile
