@@ -1,9 +1,14 @@
-import { LockboardBoard } from '../firmware-bridge/lockboard/lockboard-board.ts';
+import net from 'node:net';
+import { DEFAULT_TIMING, LockboardBoard } from '../firmware-bridge/lockboard/lockboard-board.ts';
+import { protocolFor } from '../firmware-bridge/lockboard/protocols.ts';
 import type { LockboardProtocol } from '../simulator/lockboard-protocol.ts';
 
 // A child process of bench/lockboard-idle.ts: the controller's lock-board driver alone, at its default timing,
 // polling the bench's emulated bus, so process.cpuUsage() counts the driver (and Node under it) and nothing else.
 // Told what to do in argv[2] (JSON); says when its window starts and what it measured over IPC.
+// With `floor`, no driver runs: a bare socket writes the same status queries at the same pace and waits for
+// each reply's first bytes, which is what this machine charges for the exchanges alone (the driver's cost is
+// what it adds to that).
 
 export interface IdleDriverTask {
   readonly protocol: LockboardProtocol;
@@ -11,6 +16,7 @@ export interface IdleDriverTask {
   readonly locks: readonly { readonly board: number; readonly channel: number }[];
   readonly warmupMs: number;
   readonly windowMs: number;
+  readonly floor?: boolean;
 }
 
 export type IdleDriverMessage =
@@ -20,10 +26,53 @@ export type IdleDriverMessage =
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (message: IdleDriverMessage) => new Promise<void>((resolve) => process.send!(message, () => resolve()));
 
-if (process.send) {
-  const task = JSON.parse(process.argv[2] ?? '{}') as IdleDriverTask;
+interface Poller {
+  stats(): { requests: number; timeouts: number };
+  readonly link: string;
+  stop(): Promise<void>;
+}
+
+async function startDriver(task: IdleDriverTask): Promise<Poller> {
   const board = new LockboardBoard({ bus: { protocol: task.protocol, transport: { kind: 'tcp', host: '127.0.0.1', port: task.port } }, locks: task.locks });
   await board.start({ readyTimeoutMs: 10_000 });
+  return board;
+}
+
+/** The same queries at the driver's default pace over a bare socket: no codec, queue, timers or bookkeeping. */
+async function startFloor(task: IdleDriverTask): Promise<Poller> {
+  const protocol = protocolFor({ protocol: task.protocol });
+  const boards = [...new Set(task.locks.map((l) => l.board))].sort((a, b) => a - b);
+  const queries = boards.flatMap((board) => protocol.readBoard(board, task.locks.filter((l) => l.board === board).map((l) => l.channel)).map((q) => q.bytes));
+  const socket = net.createConnection({ host: '127.0.0.1', port: task.port });
+  socket.setNoDelay(true);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  let requests = 0;
+  let running = true;
+  const reply = () => new Promise((resolve) => socket.once('data', resolve));
+  const cycle = async (): Promise<void> => {
+    const started = performance.now();
+    for (const bytes of queries) {
+      const answered = reply();
+      socket.write(bytes);
+      requests++;
+      await answered;
+    }
+    if (running) setTimeout(() => void cycle(), Math.max(0, DEFAULT_TIMING.pollMs - (performance.now() - started)));
+  };
+  void cycle();
+  return {
+    stats: () => ({ requests, timeouts: 0 }),
+    link: 'ok',
+    stop: async () => {
+      running = false;
+      socket.destroy();
+    },
+  };
+}
+
+if (process.send) {
+  const task = JSON.parse(process.argv[2] ?? '{}') as IdleDriverTask;
+  const board = task.floor ? await startFloor(task) : await startDriver(task);
   await sleep(task.warmupMs);
   const before = board.stats();
   await say({ event: 'measuring' });

@@ -23,11 +23,12 @@ const script = new URL(import.meta.url.endsWith('.ts') ? './lockboard-idle-drive
 /**
  * `boards` × `channels` locks, every channel with a door, all shut: the driver polls at its defaults in a child
  * process (its CPU alone), the emulated bus with the line's real timing in this one (the line's busy time).
+ * With `floor`, a bare socket makes the same exchanges instead of the driver: the machine's own price for them.
  */
-export async function measureLockboardIdle(protocol: LockboardProtocol, boards: readonly number[], channels: number, windowMs: number): Promise<LockboardIdle> {
+export async function measureLockboardIdle(protocol: LockboardProtocol, boards: readonly number[], channels: number, windowMs: number, options: { floor?: boolean } = {}): Promise<LockboardIdle> {
   const doors = boards.flatMap((board) => Array.from({ length: channels }, (_, i) => ({ id: `B${board}-${i + 1}`, board, channel: i + 1 })));
   const bus = await startBenchBus(protocol, doors, { channelsPerBoard: channels });
-  const task: IdleDriverTask = { protocol, port: bus.port, locks: doors.map(({ board, channel }) => ({ board, channel })), warmupMs: 2000, windowMs };
+  const task: IdleDriverTask = { protocol, port: bus.port, locks: doors.map(({ board, channel }) => ({ board, channel })), warmupMs: 2000, windowMs, floor: options.floor ?? false };
   const child = fork(fileURLToPath(script), [JSON.stringify(task)], {
     execArgv: import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -53,11 +53,16 @@ export async function measureLockboardLatency(protocol: LockboardProtocol, round
   const openToFrame: number[] = [];
   const pickupSensedOpen: number[] = [];
   const warmup = 3;
+  // The driver holds the bus's next open until the board's own latch pulse has ended (latchMs), so two latches
+  // are never energised together. A timed open waits that out first: the figure is the open's own path, not
+  // the previous round's pulse.
+  const latchOver = () => new Promise((resolve) => setTimeout(resolve, config.hardware.driver === 'lockboard' ? config.hardware.bus.latchMs : 0));
   for (let i = 0; i < rounds + warmup; i++) {
     const counted = i >= warmup;
     const caseNo = `BUSBENCH${String(i).padStart(5, '0')}`;
     await post('/cases', { caseNo, enterprise: { name: '基准测试有限公司', uscc: '91440101MA5CXY7A25' }, applicant: { name: '张三', phone: '13800138000', idNumber: '440106199001011235' }, items: [{ type: 'seal', barcode: `${caseNo}-S`, label: '公章' }] });
     sensed.clear();
+    await latchOver();
     let t0 = performance.now();
     const load = await post('/loads', { barcode: `${caseNo}-S` });
     const loaded = load.compartment as string;
@@ -69,6 +74,7 @@ export async function measureLockboardLatency(protocol: LockboardProtocol, round
 
     const { code } = await post(`/cases/${caseNo}/notify`);
     sensed.clear();
+    await latchOver();
     t0 = performance.now();
     const answer = await post('/kiosk/pickup', { code, idSuffix: '011235' }, false);
     if (answer.result !== 'opened') throw new Error(`pickup refused: ${JSON.stringify(answer)}`);

@@ -26,7 +26,7 @@ const busTransportSchema = z.discriminatedUnion('kind', [
 
 const polling = {
   transport: busTransportSchema.describe('How the bus is reached: a serial server over TCP, or a local RS-485 adapter.'),
-  pollMs: z.number().int().min(20, 'pollMs is 20–1000 ms (200 suits a cabinet)').max(1000, 'pollMs is 20–1000 ms (200 suits a cabinet)').default(200)
+  pollMs: z.number().int().min(20, 'pollMs is 20–1000 ms (250 suits a cabinet)').max(1000, 'pollMs is 20–1000 ms (250 suits a cabinet)').default(250)
     .describe('Every board is read this often (ms): door (and item) state is at most this old.'),
   replyMs: z.number().int().min(20, 'replyMs is 20–5000 ms (300 suits a serial server; 100 a local adapter)').max(5000, 'replyMs is 20–5000 ms (300 suits a serial server; 100 a local adapter)').default(300)
     .describe('How long (ms) a status query\'s reply may take (100 suits a local adapter).'),

@@ -7,6 +7,8 @@ export interface BoardOnBus {
   readonly address: number;
   /** The configured channels, ascending. */
   readonly channels: readonly number[];
+  /** The same, for lookups at every poll. */
+  readonly channelSet: ReadonlySet<number>;
   health: BoardHealth;
   /** Polls in a row it did not answer. */
   misses: number;
@@ -34,6 +36,7 @@ export class BusBoards {
     this.all = [...channels].sort(([a], [b]) => a - b).map(([address, set]) => ({
       address,
       channels: [...set].sort((a, b) => a - b),
+      channelSet: set,
       health: 'unknown',
       misses: 0,
       lastAnswerAt: 0,

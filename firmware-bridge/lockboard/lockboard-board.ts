@@ -36,7 +36,7 @@ export interface BusTiming {
   readonly latchMs: number;
 }
 
-export const DEFAULT_TIMING: BusTiming = Object.freeze({ pollMs: 200, replyMs: 300, queryRetries: 1, lostAfterPolls: 3, latchMs: 500 });
+export const DEFAULT_TIMING: BusTiming = Object.freeze({ pollMs: 250, replyMs: 300, queryRetries: 1, lostAfterPolls: 3, latchMs: 500 });
 
 export type LockboardBusOptions = ProtocolChoice & Partial<BusTiming> & { readonly transport: TransportConfig };
 
@@ -49,7 +49,7 @@ export interface LockboardBoardOptions {
   readonly reconnect?: BackoffOptions;
   /** Opening the transport must finish in this. Default 5 s. */
   readonly connectTimeoutMs?: number;
-  /** Quiet time between a reply and the next request. Default 2 ms. */
+  /** Quiet time between a reply and the next request. Default 2 ms on a serial port, none over TCP (see defaultGapMs). */
   readonly gapMs?: number;
   /** The wire, for tests: replaces opening `bus.transport`. */
   readonly openWire?: (signal: AbortSignal) => Promise<Duplex>;
@@ -279,7 +279,7 @@ export class LockboardBoard implements CabinetBoard {
 
   #answered(board: BoardOnBus, readings: readonly BoardReading[]): void {
     for (const reading of readings) this.#protocol.learn(reading);
-    const taken = this.#polled.take(board.address, board.channels, readings, this.#now());
+    const taken = this.#polled.take(board.address, board.channelSet, readings, this.#now());
     if (!board.warned && taken.uncovered.length > 0) {
       board.warned = true;
       this.#logger.warn({ board: board.address, channels: taken.uncovered }, 'the board\'s replies do not cover these configured channels: their doors stay unknown (check channelsPerBoard and the wiring)');
@@ -288,7 +288,7 @@ export class LockboardBoard implements CabinetBoard {
     // `ok` first, then what moved meanwhile: isOpen is already current when the link listeners run.
     this.#updateLink();
     for (const edge of taken.edges) this.#logger.debug({ sensor: edge.sensor, open: edge.open }, 'door edge');
-    taken.announce();
+    this.#polled.announce(taken);
   }
 
   #missed(board: BoardOnBus): void {
@@ -350,7 +350,7 @@ export class LockboardBoard implements CabinetBoard {
         stream.destroy();
         return;
       }
-      const bus = new LockBus(stream, { tcp: transport.kind === 'tcp', counters: this.#counters, gapMs: this.#options.gapMs ?? 2 });
+      const bus = new LockBus(stream, { tcp: transport.kind === 'tcp', counters: this.#counters, gapMs: this.#options.gapMs ?? defaultGapMs(transport) });
       const connection: Connection = { bus, pollTimer: null, cycle: null };
       this.#connection = connection;
       this.#boards.reset(performance.now());
@@ -392,4 +392,14 @@ export class LockboardBoard implements CabinetBoard {
     this.#link = state;
     this.#linkListeners.emit(state);
   }
+}
+
+/**
+ * A serial port gets 2 ms of quiet after each reply, for boards slow to turn their transceiver round. A TCP
+ * serial server already leaves the line quiet for longer than that (it forwards a reply only after its packing
+ * interval of silence, and the next request then crosses the network), so there it would only cost a timer
+ * wake-up per exchange.
+ */
+function defaultGapMs(transport: TransportConfig): number {
+  return transport.kind === 'tcp' ? 0 : 2;
 }

@@ -34,11 +34,11 @@ describe('configuration of RS-485 lock boards', () => {
     expect(c.hardware.transport).toBeUndefined();
   });
 
-  it('polls every 200 ms unless told, and fills each protocol\'s codec settings', () => {
+  it('polls every 250 ms (the contract ceiling) unless told, and fills each protocol\'s codec settings', () => {
     const c = parseConfig(lockboard(tcpBus('kerong-cu')), {});
     if (c.hardware.driver !== 'lockboard') throw new Error('expected lock boards');
     expect(c.hardware.bus.pollMs).toBeLessThanOrEqual(250);
-    expect(c.hardware.bus).toMatchObject({ protocol: 'kerong-cu', pollMs: 200, replyMs: 300, queryRetries: 1, lostAfterPolls: 3, lockedWhen: 'set', channelsPerBoard: 16 });
+    expect(c.hardware.bus).toMatchObject({ protocol: 'kerong-cu', pollMs: 250, replyMs: 300, queryRetries: 1, lostAfterPolls: 3, lockedWhen: 'set', channelsPerBoard: 16 });
     expect(c.hardware.pulseMs).toBe(300); // accepted (Firmata only), harmless
   });
 
