@@ -192,4 +192,28 @@ export const migrations: readonly string[] = [
   -- What the item sensor said as the door closed (1 seen, 0 not seen); NULL without item sensors.
   ALTER TABLE opens ADD COLUMN item_at_close INTEGER;
   `,
+  /* 6: staff who sign in with a password; the roles of the hall's systems and couriers */ `
+  -- Rebuilt (SQLite cannot change a CHECK or a NOT NULL in place): token_hash is NULL for a person who signs
+  -- in with a password, password_hash NULL for a machine with a bearer token.
+  CREATE TABLE users_v6 (
+    id              INTEGER PRIMARY KEY,
+    name            TEXT NOT NULL UNIQUE,
+    role            TEXT NOT NULL CHECK (role IN ('clerk','ops','admin','integration','courier')),
+    token_hash      TEXT UNIQUE,
+    password_hash   TEXT,
+    -- 1: the password was made by provisioning or an admin and must be changed at the first sign-in.
+    must_change     INTEGER NOT NULL DEFAULT 0,
+    password_set_at INTEGER,
+    -- Wrong passwords in a row, and until when sign-in is refused (kept across restarts).
+    failed_signins  INTEGER NOT NULL DEFAULT 0,
+    locked_until    INTEGER,
+    created_at      INTEGER NOT NULL,
+    revoked_at      INTEGER,
+    CHECK (token_hash IS NOT NULL OR password_hash IS NOT NULL)
+  );
+  INSERT INTO users_v6 (id, name, role, token_hash, created_at, revoked_at)
+    SELECT id, name, role, token_hash, created_at, revoked_at FROM users;
+  DROP TABLE users;
+  ALTER TABLE users_v6 RENAME TO users;
+  `,
 ];

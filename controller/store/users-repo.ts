@@ -1,10 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from './database.ts';
 
-export const roles = ['clerk', 'ops', 'admin'] as const;
+/** `integration`: the hall's case system; `courier`: a department's courier loading items (issue of the hall's workflow). */
+export const roles = ['clerk', 'ops', 'admin', 'integration', 'courier'] as const;
 export type Role = (typeof roles)[number];
 
 export interface UserRow { readonly id: number; readonly name: string; readonly role: Role; readonly createdAt: number }
+
+/** What a password sign-in needs to know about a person. */
+export interface SigninRecord {
+  readonly user: UserRow;
+  readonly passwordHash: string | null;
+  readonly mustChange: boolean;
+  readonly failedSignins: number;
+  readonly lockedUntil: number | null;
+}
+
+type Row = { id: number; name: string; role: Role; created_at: number };
+const toUser = (r: Row): UserRow => ({ id: r.id, name: r.name, role: r.role, createdAt: r.created_at });
 
 /** Bearer tokens carry 256 random bits, so a plain SHA-256 is a safe stored form. */
 export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex');
@@ -20,9 +33,44 @@ export class UsersRepo {
     return (row as { n: number }).n;
   }
 
+  /** A machine (or the demo's admin): signs in with a bearer token. */
   add(name: string, role: Role, token: string, now: number): UserRow {
     const id = Number(this.db.prepare('INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)').run(name, role, tokenHash(token), now).lastInsertRowid);
     return { id, name, role, createdAt: now };
+  }
+
+  /** A person: signs in with a password (`mustChange`: one made for them, to be replaced at the first sign-in). */
+  addPerson(name: string, role: Role, passwordHash: string, now: number, mustChange: boolean): UserRow {
+    const id = Number(this.db.prepare('INSERT INTO users (name, role, password_hash, must_change, password_set_at, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(name, role, passwordHash, mustChange ? 1 : 0, now, now).lastInsertRowid);
+    return { id, name, role, createdAt: now };
+  }
+
+  byId(id: number): UserRow | undefined {
+    const r = this.db.prepare('SELECT id, name, role, created_at FROM users WHERE id = ? AND revoked_at IS NULL').get(id) as Row | undefined;
+    return r && toUser(r);
+  }
+
+  /** A current person's sign-in record by name (undefined for unknown or revoked names). */
+  signinRecord(name: string): SigninRecord | undefined {
+    const r = this.db.prepare('SELECT id, name, role, created_at, password_hash, must_change, failed_signins, locked_until FROM users WHERE name = ? AND revoked_at IS NULL')
+      .get(name) as (Row & { password_hash: string | null; must_change: number; failed_signins: number; locked_until: number | null }) | undefined;
+    return r && { user: toUser(r), passwordHash: r.password_hash, mustChange: r.must_change === 1, failedSignins: r.failed_signins, lockedUntil: r.locked_until };
+  }
+
+  /** A wrong password: one more failure in a row, and (when the policy says so) locked until `lockedUntil`. */
+  recordFailedSignin(id: number, failedSignins: number, lockedUntil: number | null): void {
+    this.db.prepare('UPDATE users SET failed_signins = ?, locked_until = ? WHERE id = ?').run(failedSignins, lockedUntil, id);
+  }
+
+  /** A right password: the failures are forgotten. */
+  recordSignin(id: number): void {
+    this.db.prepare('UPDATE users SET failed_signins = 0, locked_until = NULL WHERE id = ?').run(id);
+  }
+
+  setPassword(id: number, passwordHash: string, now: number, mustChange: boolean): void {
+    this.db.prepare('UPDATE users SET password_hash = ?, must_change = ?, password_set_at = ?, failed_signins = 0, locked_until = NULL WHERE id = ?')
+      .run(passwordHash, mustChange ? 1 : 0, now, id);
   }
 
   byName(name: string): UserRow | undefined {
