@@ -14,6 +14,9 @@ import { boardLines, probeHeader, probeSummary } from '../firmware-bridge/lockbo
 import { PROTOCOLS } from '../firmware-bridge/lockboard/protocol.ts';
 import type { TransportConfig } from '../firmware-bridge/transport.ts';
 import { runController, runWholeCabinet, runSimulatorOnly } from './run.ts';
+import { CommandRefusal } from './backup-common.ts';
+import { demoValueProblems } from './demo-values.ts';
+import { provision, provisionReport } from './provision.ts';
 import { handleSignals, type Shutdown } from './shutdown.ts';
 
 const USAGE = `govlocker — the controller of a one-window pickup cabinet
@@ -24,7 +27,13 @@ usage:
                                               --board: the cabinet on emulated RS-485 lock boards;
                                               --firmata genuine: the real StandardFirmata on an emulated
                                               Uno (8 compartments; ~40 % of a core)
-  govlocker controller --config FILE          controller + admin API against the hardware the config names
+  govlocker provision --data DIR --cabinet ID [--admin NAME] [--config FILE] [--mqtt URL]
+                                              makes a cabinet's data dir (keys, database, the first admin
+                                              with a one-time password, the broker login) and writes or
+                                              completes the config; prints what ops need once
+  govlocker controller --config FILE          controller + admin API against the hardware the config names;
+                                              refuses demo values (DEMO-01, the demo token, an unprovisioned
+                                              data dir, a broker without a login)
   govlocker simulate [--config FILE] [--board 8a80|kerong-cu | --firmata genuine]
                                               the simulator alone (Firmata or a lock-board bus over TCP,
                                               scanner, control API)
@@ -93,10 +102,16 @@ export async function main(argv: string[]): Promise<void> {
         if (command === 'controller' && values.board) fail('--board runs emulated lock boards: use it with "govlocker start" or "simulate"; the controller drives what its --config names');
         const config = loadConfig(values.config, process.env, { board: values.board === undefined ? undefined : protocolArg('--board', values.board), firmata });
         if (command === 'start') await runWholeCabinet(config, shutdown!, { firmata });
-        else if (command === 'controller') await runController(config, shutdown!);
+        else if (command === 'controller') {
+          const demo = await demoValueProblems(config, process.env);
+          if (demo.length > 0) throw new ConfigError(demo, 'a cabinet in service (govlocker controller) may not run on demo values');
+          await runController(config, shutdown!);
+        }
         else await runSimulatorOnly(config, shutdown!, { firmata });
         return;
       }
+      case 'provision':
+        return await provisionCommand(rest);
       case 'users':
         return usersCommand(rest);
       case 'hardware':
@@ -198,6 +213,19 @@ async function hardwareCommand(args: string[]): Promise<void> {
     configured,
   }));
   if (!report.boards.some((b) => b.answered)) process.exitCode = 1;
+}
+
+async function provisionCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, strict: true, options: { data: { type: 'string' }, cabinet: { type: 'string' }, admin: { type: 'string' }, config: { type: 'string' }, mqtt: { type: 'string' } } });
+  if (!values.data) fail('provision needs --data DIR: the new cabinet\'s data directory (e.g. /var/lib/govlocker), new or empty');
+  if (!values.cabinet) fail('provision needs --cabinet ID: the id central ops registered this cabinet under (e.g. BY-HALL-03)');
+  try {
+    const done = await provision({ dataDir: values.data, cabinetId: values.cabinet, admin: values.admin ?? 'admin', config: values.config, mqttUrl: values.mqtt });
+    process.stdout.write(provisionReport(done, values.mqtt));
+  } catch (error) {
+    if (error instanceof CommandRefusal) fail(error.message);
+    throw error;
+  }
 }
 
 function usersCommand(args: string[]): void {

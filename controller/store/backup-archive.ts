@@ -24,7 +24,7 @@ const TAG = 16;
 const CHUNK = 1 << 20;
 
 /** What a backup may hold, and nothing else: a restore never writes a name it did not choose itself. */
-export const ARCHIVED_FILES = ['govlocker.db', 'govlocker.key', 'command.key', 'mqtt-accounts.json'] as const;
+export const ARCHIVED_FILES = ['govlocker.db', 'govlocker.key', 'command.key', 'mqtt-accounts.json', 'provisioned.json'] as const;
 export type ArchivedFile = (typeof ARCHIVED_FILES)[number];
 const REQUIRED: readonly ArchivedFile[] = ['govlocker.db', 'govlocker.key'];
 

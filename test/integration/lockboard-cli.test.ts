@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { until } from '../support/cabinet-harness.ts';
 import { call, freePorts, killAllChildren, runGovlocker, spawnGovlocker } from '../support/govlocker-process.ts';
+import { provisionedDataDir } from '../support/provisioned.ts';
 
 // The `govlocker` command on RS-485 lock boards, as an installer runs it: the whole cabinet on emulated boards
 // (`start --board`), the simulator alone, and `hardware probe` against it.
@@ -81,7 +82,8 @@ describe('govlocker on lock boards', () => {
       hardware: { driver: 'lockboard', readyTimeoutMs: 3000, bus: { protocol: 'kerong-cu', transport: { kind: 'tcp', host: '127.0.0.1', port } } },
       compartments: [{ id: 'A01', size: 'S', board: 0, channel: 1 }, { id: 'A02', size: 'S', board: 0, channel: 2 }, { id: 'F01', size: 'M', board: 5, channel: 1 }, { id: 'F02', size: 'M', board: 5, channel: 2 }],
     }));
-    const r = await runGovlocker(['controller', '--config', file], { GOVLOCKER_DATA_DIR: dir, GOVLOCKER_LOG_LEVEL: 'warn' }, 20_000);
+    const { dataDir } = await provisionedDataDir(dir, 'BY-HALL-03');
+    const r = await runGovlocker(['controller', '--config', file], { GOVLOCKER_DATA_DIR: dataDir, GOVLOCKER_LOG_LEVEL: 'warn' }, 20_000);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/- compartments: board 5 \(F01, F02\) does not answer while board 0 on the same bus does: check its address switch and wiring with "govlocker hardware probe"/);
     await sim.interrupt(8000);

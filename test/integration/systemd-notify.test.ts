@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { until } from '../support/cabinet-harness.ts';
 import { call, freePorts, killAllChildren, spawnGovlocker } from '../support/govlocker-process.ts';
+import { provisionedDataDir } from '../support/provisioned.ts';
 
 // `govlocker controller` under systemd's eyes: a real unix datagram socket stands in for systemd's notify
 // socket (socat writes every datagram it receives to a file, one per line), the controller drives the simulator's
@@ -43,9 +44,10 @@ describe.skipIf(!has('socat') || !has('systemd-notify'))('govlocker controller u
     await until(() => /lock boards \(TCP\)\s+127\.0\.0\.1:\d+/.test(sim.stdout()), 15_000, `the simulator's banner (output: ${sim.output()})`);
     const busPort = Number(/lock boards \(TCP\)\s+127\.0\.0\.1:(\d+)/.exec(sim.stdout())![1]);
     const config = join(dir, 'cabinet.json');
+    const { dataDir } = await provisionedDataDir(dir, 'BY-HALL-03');
     writeFileSync(config, JSON.stringify({
       cabinetId: 'BY-HALL-03',
-      dataDir: join(dir, 'data'),
+      dataDir,
       api: { host: '127.0.0.1', port: 0 },
       scanner: null,
       hardware: { driver: 'lockboard', bus: { protocol: 'kerong-cu', transport: { kind: 'tcp', host: '127.0.0.1', port: busPort } } },
