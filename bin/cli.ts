@@ -5,8 +5,6 @@ import { parseArgs } from 'node:util';
 import { DATABASE_FILE } from '../controller/cabinet.ts';
 import { ConfigError, loadConfig } from '../controller/config/load.ts';
 import { AuditChain } from '../controller/store/audit-chain.ts';
-import { openDatabase } from '../controller/store/database.ts';
-import { newToken, roles, UsersRepo, type Role } from '../controller/store/users-repo.ts';
 import type { LockboardProtocol } from '../controller/config/lockboard-schema.ts';
 import { codec8a80, codecKerong } from '../firmware-bridge/lockboard/index.ts';
 import { probeBus, type ProbeOptions } from '../firmware-bridge/lockboard/probe.ts';
@@ -49,7 +47,10 @@ usage:
   govlocker fleet --mqtt URL [--port 8095] [--host 127.0.0.1] [--keys DIR]
                                               central ops' fleet monitor: a live page of every cabinet on the
                                               broker; --keys holds <cabinetId>.key files to sign replays
-  govlocker users add --name NAME --role clerk|ops|admin [--data DIR]   adds a user and prints its token once
+  govlocker users add --name NAME --role clerk|ops|admin|integration|courier [--password P] [--must-change] [--data DIR]
+                                              with --password: a person who signs in with it (name and
+                                              password, the clerk station; "-" reads it from stdin);
+                                              without: a machine's bearer token, printed once
   govlocker users list [--data DIR]
   govlocker audit verify --data DIR           checks the audit hash chain offline (exit 1 when broken)
   govlocker backup (--data DIR | --config FILE) --to FILE [--force] [--passphrase-file FILE]
@@ -58,6 +59,10 @@ usage:
   govlocker restore --from FILE --data DIR [--expect-cabinet ID] [--passphrase-file FILE]
                                               a backup into a new or empty data dir, checked (integrity,
                                               schema version, audit chain, keys) before it is put in place
+  govlocker tls self-signed --data DIR [--host NAME …] [--days N] [--force]
+                                              a first HTTPS certificate for api.tls: DIR/tls/cert.pem and
+                                              key.pem (EC P-256, for this PC's name, localhost and 127.0.0.1
+                                              unless --host names others; 365 days); prints its SHA-256
   govlocker cmd NAME --mqtt URL --cabinet ID --key FILE [--arg k=v …] [--args JSON] [--timeout MS]
                                               signs and sends an ops command (open, disable, enable, status,
                                               retrieve, replay) and prints the cabinet's reply
@@ -113,7 +118,7 @@ export async function main(argv: string[]): Promise<void> {
       case 'provision':
         return await provisionCommand(rest);
       case 'users':
-        return usersCommand(rest);
+        return await (await import('./users.ts')).usersCommand(rest);
       case 'hardware':
         return await hardwareCommand(rest);
       case 'audit':
@@ -122,6 +127,8 @@ export async function main(argv: string[]): Promise<void> {
         return await (await import('./backup.ts')).backupCommand(rest);
       case 'restore':
         return (await import('./restore.ts')).restoreCommand(rest);
+      case 'tls':
+        return (await import('./tls.ts')).tlsCommand(rest);
       case 'cmd':
         return await cmdCommand(rest);
       case 'fleet':
@@ -225,35 +232,6 @@ async function provisionCommand(args: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof CommandRefusal) fail(error.message);
     throw error;
-  }
-}
-
-function usersCommand(args: string[]): void {
-  const [sub, ...rest] = args;
-  const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, role: { type: 'string' }, data: { type: 'string' } }, strict: true });
-  const dir = dataDir(values.data);
-  const db = openDatabase(join(dir, DATABASE_FILE));
-  const users = new UsersRepo(db);
-  const audit = new AuditChain(db);
-  try {
-    if (sub === 'list') {
-      for (const u of users.list()) process.stdout.write(`${u.name}\t${u.role}\t${new Date(u.createdAt).toISOString()}\n`);
-      return;
-    }
-    if (sub !== 'add') fail('usage: govlocker users add --name NAME --role clerk|ops|admin [--data DIR]');
-    const name = values.name?.trim();
-    if (!name || !/^[\p{L}\p{N}._-]{1,40}$/u.test(name)) fail('--name is 1–40 letters, digits, ".", "_" or "-"');
-    if (!roles.includes(values.role as Role)) fail(`--role is one of ${roles.join(', ')}`);
-    if (users.byName(name)) fail(`a user named ${name} exists already: choose another name`);
-    const token = newToken();
-    const now = Date.now();
-    db.transaction(() => {
-      users.add(name, values.role as Role, token, now);
-      audit.append('cli', 'user.added', { name, role: values.role }, now);
-    }).immediate();
-    process.stdout.write(`added ${values.role} "${name}". Token (shown once, keep it safe):\n${token}\n`);
-  } finally {
-    db.close();
   }
 }
 

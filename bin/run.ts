@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../admin-api/server.ts';
 import { Cabinet } from '../controller/cabinet.ts';
 import { mqttSchema, type CabinetConfig } from '../controller/config/schema.ts';
 import { redactMqttUrl } from '../controller/mqtt/mqtt-link.ts';
@@ -12,6 +11,7 @@ import { ConfigError, type ConfigProblem } from '../controller/config/load.ts';
 import { accountUrl, loadOrCreateBrokerAccounts, type BrokerAccounts } from './broker-accounts.ts';
 import { FLEET_MONITOR_ACCOUNT, OPS_ACCOUNT, SMS_GATEWAY_ACCOUNT } from './broker-acl.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
+import { listenerBanner, openApiListeners, servingCertificate, type ApiListeners, type CertificateWatchTiming } from './api-listeners.ts';
 import type { Shutdown } from './shutdown.ts';
 import { statusLine, systemdNotifier } from './systemd-notify.ts';
 
@@ -69,27 +69,29 @@ export interface RunningController {
   readonly cabinet: Cabinet;
   readonly api: FastifyInstance;
   readonly apiPort: number;
+  /** Every port the API listens on (with `api.tls`: HTTPS, the loopback kiosk listener, the redirect). */
+  readonly listeners: ApiListeners;
   stop(): Promise<void>;
 }
 
 /** The controller and its API: start in order, stop in reverse. */
-export async function startController(config: CabinetConfig, options: { adminToken?: string; logLevel?: string; clock?: Clock } = {}): Promise<RunningController> {
+export async function startController(config: CabinetConfig, options: { adminToken?: string; logLevel?: string; clock?: Clock; certificateWatch?: CertificateWatchTiming } = {}): Promise<RunningController> {
   const logger = createLogger({ level: options.logLevel });
+  // Before anything opens: a certificate that cannot be served refuses the start.
+  const certificate = servingCertificate(config, logger.child({ part: 'api' }));
   const cabinet = new Cabinet(config, { logger, clock: options.clock, adminToken: options.adminToken ?? process.env.GOVLOCKER_ADMIN_TOKEN });
   await cabinet.start();
-  const api = await buildApi(cabinet, logger.child({ part: 'api' }));
+  let listeners: ApiListeners;
   try {
-    await api.listen({ host: config.api.host, port: config.api.port });
+    listeners = await openApiListeners(cabinet, certificate, logger.child({ part: 'api' }), options.certificateWatch);
   } catch (error) {
     await cabinet.stop();
     throw error;
   }
-  const address = api.server.address();
-  const apiPort = typeof address === 'object' && address ? address.port : config.api.port;
   return {
-    cabinet, api, apiPort,
+    cabinet, listeners, api: listeners.api, apiPort: listeners.apiPort,
     async stop() {
-      await api.close();
+      await listeners.close();
       await cabinet.stop();
     },
   };
@@ -147,15 +149,16 @@ export async function runWholeCabinet(config: CabinetConfig, shutdown: Shutdown,
     idReader: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.idReader! } },
   };
   const controller = await shutdown.track(startController(wired), (c) => c.stop());
-  const api = `http://127.0.0.1:${controller.apiPort}`;
+  const { api, kiosk, https } = listenerBanner(wired, controller.listeners);
   const login = (account: string) => accountUrl(broker!.url, account, accounts!.passwords.get(account)!);
   banner([
     ['govlocker', `cabinet ${config.cabinetId}, ${config.compartments.length} compartments, data in ${config.dataDir}`],
-    ['kiosk', `${api}/kiosk`],
+    ['kiosk', kiosk],
     ['clerk station', `${api}/clerk`],
     ['admin API', `${api}/api/v1  (health: ${api}/api/v1/health)`],
     ['API docs', `${api}/docs  (OpenAPI 3.1: ${api}/docs/json)`],
     ['metrics', `${api}/metrics`],
+    ...https,
     ['simulator', `http://127.0.0.1:${sim.ports.control}/  (control API: /sim/state)`],
     boardLine(config, sim, controller.cabinet.board.link),
     ['scanner (TCP)', `127.0.0.1:${sim.ports.scanner}`],
@@ -191,13 +194,14 @@ export async function runController(config: CabinetConfig, shutdown: Shutdown): 
   const controller = await shutdown.track(startController(config), (c) => c.stop());
   const misconfigured = silentBoardsOnAnsweringBus(config, controller.cabinet.board);
   if (misconfigured.length > 0) throw new ConfigError(misconfigured, 'the lock-board bus');
-  const api = `http://127.0.0.1:${controller.apiPort}`;
+  const { api, kiosk, https } = listenerBanner(config, controller.listeners);
   banner([
     ['govlocker', `controller for cabinet ${config.cabinetId}`],
-    ['kiosk', `${api}/kiosk`],
+    ['kiosk', kiosk],
     ['clerk station', `${api}/clerk`],
     ['admin API', `${api}/api/v1`],
     ['metrics', `${api}/metrics`],
+    ...https,
     ['board', `${describeHardware(config)}: ${controller.cabinet.board.link}`],
     ['ID-card reader', config.idReader ? `${JSON.stringify(config.idReader.transport)}: ${controller.cabinet.health().idReader}` : 'none (the ID suffix is typed)'],
     ['MQTT', config.mqtt ? redactMqttUrl(config.mqtt.url) : 'disabled (no MQTT_URL)'],

@@ -24,6 +24,7 @@ import { PickupService } from './services/pickup.ts';
 import { PurgeService } from './services/purge.ts';
 import { RatingService } from './services/rating.ts';
 import { RetrievalService } from './services/retrieval.ts';
+import { StaffSignin } from './services/staff-signin.ts';
 import { StorageWatch } from './services/storage-watch.ts';
 import { openDatabase } from './store/database.ts';
 import { CabinetStore, systemClock, type Clock } from './store/store.ts';
@@ -75,6 +76,8 @@ export interface Services {
   readonly rating: RatingService;
   readonly storage: StorageWatch;
   readonly idCards: IdCardService;
+  /** People signing in with a name and a password, and their sessions. */
+  readonly staff: StaffSignin;
 }
 
 /**
@@ -130,6 +133,7 @@ export class Cabinet {
       alarms: new AlarmService(this.context),
       storage: new StorageWatch(this.context, doors),
       rating: new RatingService(this.context),
+      staff: new StaffSignin(this.context),
     };
     this.centralOps = config.mqtt ? new CentralOpsLink(this.context, this.services, { bootId: this.bootId, version: VERSION }) : null;
   }

@@ -1,5 +1,6 @@
 import { z, type ZodType } from 'zod';
 import { apiErrorSchema } from '../../http-common/error-shape.ts';
+import { SESSION_COOKIE } from '../session-cookie.ts';
 import type { CatalogRoute } from './route-catalog.ts';
 import type { OperationNote } from './operations.ts';
 
@@ -16,6 +17,8 @@ export interface OpenApiOperation {
   security: Record<string, string[]>[];
   'x-roles'?: readonly string[];
   'x-clients'?: string;
+  /** The sign-in (`starts`) and sign-out (`ends`) of a person's session. */
+  'x-session'?: 'starts' | 'ends';
   parameters?: { name: string; in: 'path' | 'query'; required: boolean; description?: string; schema: JsonSchema }[];
   requestBody?: { required: boolean; content: { 'application/json': { schema: JsonSchema } } };
   responses: Record<string, { description: string; content?: Record<string, { schema?: JsonSchema }> }>;
@@ -30,6 +33,9 @@ export interface OpenApiDocument {
 
 /** The kiosk endpoints need no sign-in; their plugin answers only the addresses in `api.kioskClients`. */
 const KIOSK_PREFIX = '/api/v1/kiosk/';
+/** Sign-in (POST) and sign-out (DELETE) with a name and a password. */
+const SESSION_PATH = '/api/v1/session';
+const SAME_ORIGIN = 'With the cookie, a change must come from the cabinet\'s own pages (`Sec-Fetch-Site: same-origin` or none, `Origin` this server or none); from another site it is refused (403 `cross-site`).';
 
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
 
@@ -69,12 +75,20 @@ function requestBody(schema: ZodType | undefined): OpenApiOperation['requestBody
 }
 
 /** Who may call the route, as the security requirement, the `x-` extensions and a sentence. */
-function access(route: CatalogRoute): Pick<OpenApiOperation, 'security' | 'x-roles' | 'x-clients'> & { says: string } {
+function access(route: CatalogRoute): Pick<OpenApiOperation, 'security' | 'x-roles' | 'x-clients' | 'x-session'> & { says: string } {
+  if (route.roles && route.sessionOnly) {
+    return { security: [{ sessionCookie: [] }], 'x-roles': route.roles, says: `Roles: ${route.roles.join(', ')}. The session cookie of a person signed in with a password (also one who must change it); no bearer token. ${SAME_ORIGIN}` };
+  }
   if (route.roles) {
-    const security: OpenApiOperation['security'] = [{ bearerAuth: [] }];
+    const security: OpenApiOperation['security'] = [{ bearerAuth: [] }, { sessionCookie: [] }];
     if (route.queryToken) security.push({ tokenQuery: [] });
     const query = route.queryToken ? ' (or `?token=`, for EventSource)' : '';
-    return { security, 'x-roles': route.roles, says: `Roles: ${route.roles.join(', ')}. Bearer token${query}.` };
+    return { security, 'x-roles': route.roles, says: `Roles: ${route.roles.join(', ')}. Bearer token${query}, or the session cookie of a person signed in with a password.${route.method === 'GET' ? '' : ` ${SAME_ORIGIN}`}` };
+  }
+  if (route.url === SESSION_PATH) {
+    return route.method === 'POST'
+      ? { security: [], 'x-session': 'starts', says: `No sign-in: this is where a person signs in with a name and a password; the answer sets the session cookie. ${SAME_ORIGIN}` }
+      : { security: [], 'x-session': 'ends', says: 'Ends the session the cookie names (none: nothing to end) and removes the cookie. From the cabinet\'s own pages only, like every change signed in by the cookie.' };
   }
   if (route.url.startsWith(KIOSK_PREFIX)) {
     return { security: [], 'x-clients': 'api.kioskClients', says: "No sign-in: answers only the cabinet's own screen, the client addresses in `api.kioskClients` (loopback by default)." };
@@ -88,10 +102,16 @@ function errorAnswers(route: CatalogRoute, note: OperationNote | undefined): Ope
   const add = (status: number, reason: string) => reasons.set(status, [...(reasons.get(status) ?? []), reason]);
   const { params, querystring, body } = route.schema;
   if (params || querystring || body) add(400, 'invalid input: `issues` names each field at fault');
-  if (route.roles) {
-    add(401, 'no token, or an unknown one');
-    add(403, `a known token of another role (this needs ${route.roles.join(' or ')})`);
-    add(429, 'too many wrong tokens from this address: wait `retry-after` seconds');
+  if (route.roles && route.sessionOnly) {
+    add(401, 'no session cookie, or a session that has ended');
+    add(403, 'a change from another site (`cross-site`)');
+    add(429, 'too many wrong tokens or passwords from this address: wait `retry-after` seconds');
+  } else if (route.roles) {
+    add(401, 'no token or session cookie, an unknown token, or a session that has ended (signed out, idle, too old, a restart)');
+    add(403, `a known token or session of another role (this needs ${route.roles.join(' or ')}); a person who must change their password first (\`password-change-required\`)${route.method === 'GET' ? '' : '; a change signed in by the cookie from another site (`cross-site`)'}`);
+    add(429, 'too many wrong tokens or passwords from this address: wait `retry-after` seconds');
+  } else if (route.url === SESSION_PATH) {
+    add(403, 'from another site (`cross-site`)');
   } else if (route.url.startsWith(KIOSK_PREFIX)) {
     add(403, 'the client address is not in `api.kioskClients`');
   }
@@ -140,13 +160,14 @@ export function openApiDocument(routes: readonly CatalogRoute[], { version, note
     info: {
       title: 'govlocker admin API',
       version,
-      description: 'The cabinet\'s clerk, ops and kiosk API, JSON under `/api/v1`. Staff send `Authorization: Bearer <token>`; each operation names the roles it lets in (`x-roles`; `admin` may do everything). Every error answer is `{"error","issues":[{"path","message"}]}`, and the cabinet\'s refusals add a stable `code`. Nothing is half-written on any error. Also served: `GET /metrics` (Prometheus text) and this document at `GET /docs/json`, readable at `GET /docs`.',
+      description: 'The cabinet\'s clerk, ops and kiosk API, JSON under `/api/v1`. Staff send `Authorization: Bearer <token>`, or sign in with a name and a password (`POST /api/v1/session`) and send the session cookie it sets; each operation names the roles it lets in (`x-roles`; `admin` may do everything). Every error answer is `{"error","issues":[{"path","message"}]}`, and the cabinet\'s refusals add a stable `code`. Nothing is half-written on any error. Also served: `GET /metrics` (Prometheus text) and this document at `GET /docs/json`, readable at `GET /docs`.',
     },
     paths,
     components: {
       schemas: { Error: jsonSchemaOf(apiErrorSchema, 'output') },
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'A staff token (`govlocker users add`); only its SHA-256 is stored.' },
+        sessionCookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'The session of a person signed in with a name and a password (`POST /api/v1/session`): HttpOnly, SameSite=Strict, Secure over HTTPS; kept in memory only, so it ends with a restart, after `staff.sessionIdleMinutes` without activity or `staff.sessionHours` after the sign-in.' },
         tokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'The same token as `?token=`, taken only by the event streams (EventSource cannot send headers).' },
       },
     },

@@ -14,7 +14,7 @@ export interface OperationNote {
   /** A database that cannot be written is answered in the body, not with 503 (the kiosk sends the applicant to the window). */
   readonly storageFailureInAnswer?: true;
   /** The cabinet's refusals by status, each with its stable `code`s. */
-  readonly refusals?: Partial<Record<404 | 409 | 429 | 503, string>>;
+  readonly refusals?: Partial<Record<400 | 401 | 403 | 404 | 409 | 429 | 503, string>>;
 }
 
 const caseView = 'the case: `caseNo`, `state` (`awaiting-items`, `ready`, `picking-up`, `collected`, `overdue`, `retrieved`), `enterprise`, `applicant` (masked), `items` with their compartment, `compartments`, `createdAt`, `readyAt`, `expiresAt`, `closedAt`; never the pickup code';
@@ -28,8 +28,30 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
     answer: '`{"status":"ok"|"degraded","hardware":"ok"|"lost","mqtt":"connected"|"offline"|"disabled","outbox","alarms","storage":"ok"|"failing","idReader":"ok"|"lost"|"absent"}`',
   },
   'GET /api/v1/me': {
-    summary: 'Who the bearer is',
+    summary: 'Who the bearer (or the signed-in person) is',
     answer: '`{"name","role","may":{"loadAndCreate","acknowledgeAlarms","openRemotely"}}`',
+  },
+  'POST /api/v1/session': {
+    summary: 'Sign in with a name and a password',
+    description: 'Sets the session cookie (`govlocker_session`: HttpOnly, SameSite=Strict, Path=/, Secure over HTTPS, no Max-Age), which then works wherever a bearer token does. Wrong passwords in a row lock the name (`staff.lockoutAfterFailures`, for `staff.lockoutMinutes`; kept across restarts; unknown names lock alike), and wrong tokens and passwords from one address count together (20 a minute). Audited (`staff.signed_in`, `staff.signin_failed`, `staff.locked_out`), never the password.',
+    answer: '`{"name","role","may":{"loadAndCreate","acknowledgeAlarms","openRemotely"},"mustChangePassword","idleMinutes","endsAt"}`; with `mustChangePassword` only `POST /session/password` is open until the person sets their own',
+    refusals: {
+      401: 'the name or the password is wrong: the same answer for an unknown name, a machine\'s name and a wrong password',
+      429: '`signin-locked`: too many wrong passwords for this name (`retry-after`, even with the right password); or too many wrong tokens or passwords from this address',
+    },
+  },
+  'DELETE /api/v1/session': {
+    summary: 'Sign out',
+    answer: '`{"signedOut":true}`, or `false` when the cookie named no live session; the cookie is removed either way. Audited (`staff.signed_out`)',
+  },
+  'POST /api/v1/session/password': {
+    summary: 'Set a new password (the signed-in person\'s own)',
+    description: 'Checked against the password policy (at least 10 characters, not a well-known password, not the name). A wrong `current` counts towards the lock like a wrong sign-in. The person\'s other sessions end; this one stays and is no longer limited to this endpoint. Audited (`staff.password_changed`).',
+    answer: '`{"name","role","may","mustChangePassword":false,"idleMinutes","endsAt"}`',
+    refusals: {
+      400: '`wrong-password` (`current` is not the current password), `weak-password` (`next` fails the policy: the message says how to fix it)',
+      429: '`signin-locked`: too many wrong passwords; the person is signed out (`retry-after`)',
+    },
   },
   'GET /api/v1/compartments': {
     summary: 'Every compartment',

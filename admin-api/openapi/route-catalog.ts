@@ -21,6 +21,8 @@ export interface CatalogRoute {
   readonly roles: readonly Role[] | null;
   /** The token may also come as `?token=` (the event streams). */
   readonly queryToken: boolean;
+  /** Only a person's session cookie lets in, no bearer token (the password change). */
+  readonly sessionOnly: boolean;
 }
 
 const isRoleHook = (hook: unknown): hook is RoleHook => typeof hook === 'function' && Array.isArray((hook as Partial<RoleHook>).roles);
@@ -50,7 +52,7 @@ export class RouteCatalog {
     for (const method of [route.method].flat()) {
       // fastify adds a HEAD twin to every GET; it answers the same, without a body.
       if (method === 'HEAD') continue;
-      this.#routes.push({ method, url: route.url, schema: (route.schema ?? {}) as RouteSchemas, roles: hook?.roles ?? null, queryToken: hook?.queryToken ?? false });
+      this.#routes.push({ method, url: route.url, schema: (route.schema ?? {}) as RouteSchemas, roles: hook?.roles ?? null, queryToken: hook?.queryToken ?? false, sessionOnly: hook?.sessionOnly ?? false });
     }
   }
 }

@@ -4,8 +4,7 @@ import type { Cabinet } from '../../controller/cabinet.ts';
 import { barcodeSchema, newCaseSchema } from '../../controller/services/cases.ts';
 import { caseNoSchema, plainText } from '../../controller/domain/plain-text.ts';
 import { Refusal } from '../../controller/domain/refusal.ts';
-import type { Role } from '../../controller/store/users-repo.ts';
-import { access, actorOf, type StaffAuth } from '../auth.ts';
+import { access, actorOf, mayOf, type StaffAuth } from '../auth.ts';
 
 const caseStates = ['awaiting-items', 'ready', 'picking-up', 'collected', 'overdue', 'retrieved'] as const;
 const caseNoParam = z.object({ caseNo: caseNoSchema });
@@ -18,11 +17,10 @@ export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; auth: Staf
   const view = auth.require(access.view);
   const ops = auth.require(access.ops);
 
-  // Who the bearer is, so a page can check a token at sign-in and offer only what the role may do.
+  // Who the bearer (or the signed-in person) is, so a page can check a sign-in and offer only what the role may do.
   app.get('/me', { onRequest: view }, async (request) => {
     const { name, role } = request.user!;
-    const may = (allowed: readonly Role[]) => allowed.includes(role);
-    return { name, role, may: { loadAndCreate: may(access.clerk), acknowledgeAlarms: may(access.ops), openRemotely: may(access.ops) } };
+    return { name, role, may: mayOf(role) };
   });
 
   app.get('/compartments', { onRequest: view }, async () =>

@@ -15,11 +15,13 @@ export const observeRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; auth: Staf
 
   app.get('/audit/verify', { onRequest: auth.require(access.ops) }, async () => cabinet.store.audit.verify());
 
-  app.get('/events', { onRequest: auth.require(access.view, { queryToken: true }) }, (request, reply) => {
+  app.get('/events', { onRequest: auth.require(access.view, { queryToken: true, passive: true }) }, (request, reply) => {
     const release = streams.acquire(request, reply);
     if (!release) return;
     const sse = openSse(request, reply);
     sse.onClose(release);
+    // A page signed in by its session cookie: the stream ends with the session (sign-out, idle, too old).
+    sse.onClose(auth.whileSignedIn(request, () => reply.raw.end()));
     // A page that reconnects says where it stopped; it gets what it missed from the outbox first.
     const lastId = Number(request.headers['last-event-id'] ?? (request.query as Record<string, string>).after ?? NaN);
     if (Number.isInteger(lastId) && lastId >= 0) for (const e of cabinet.store.outbox.after(lastId, 1000)) sse.send(e.type, e, e.seq);

@@ -6,11 +6,17 @@ import { pageHeaders } from '../../http-common/page-headers.ts';
 
 const page = (name: string) => readFileSync(new URL(`../pages/${name}`, import.meta.url), 'utf8');
 
+/** The kiosk's page and tab icon: all the cabinet's own screen loads besides the kiosk endpoints. */
+export const kioskPageRoutes: FastifyPluginAsync = async (app) => {
+  const kiosk = page('kiosk.html');
+  app.get('/', async (_request, reply) => reply.redirect('/kiosk'));
+  app.get('/kiosk', async (_request, reply) => reply.headers(pageHeaders).send(kiosk));
+  serveFavicon(app);
+};
+
 /** The kiosk and clerk pages: static files, clients of the same JSON API and SSE streams. */
 export const pageRoutes: FastifyPluginAsync<{ cabinet: Cabinet }> = async (app) => {
-  const files = { kiosk: page('kiosk.html'), clerk: page('clerk.html') };
-  app.get('/', async (_request, reply) => reply.redirect('/kiosk'));
-  app.get('/kiosk', async (_request, reply) => reply.headers(pageHeaders).send(files.kiosk));
-  app.get('/clerk', async (_request, reply) => reply.headers(pageHeaders).send(files.clerk));
-  serveFavicon(app);
+  await app.register(kioskPageRoutes);
+  const clerk = page('clerk.html');
+  app.get('/clerk', async (_request, reply) => reply.headers(pageHeaders).send(clerk));
 };

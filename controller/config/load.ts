@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { compartmentProblems, compartmentsFor } from './driver-checks.ts';
 import { unoDemoCompartments } from './demo-cabinet.ts';
@@ -89,6 +89,8 @@ export interface LoadOptions {
    * file without compartments gets the Uno demo cabinet (8 compartments) instead of the Mega's 24.
    */
   readonly firmata?: 'emulated' | 'genuine';
+  /** The config file's directory: relative certificate paths (`api.tls`) are taken from it; absent: the working directory. */
+  readonly configDir?: string;
 }
 
 /** The file as given, on the genuine StandardFirmata's Uno. */
@@ -127,10 +129,16 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
   // Checked on the file as given, so they are listed with the schema's problems, not after them.
   problems.push(...compartmentProblems(withEnv));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems, source);
-  const config: CabinetConfig = { ...parsed.data, compartments: compartmentsFor(parsed.data.hardware, parsed.data.compartments) };
+  const config: CabinetConfig = { ...parsed.data, api: withCertificatePaths(parsed.data.api, options.configDir), compartments: compartmentsFor(parsed.data.hardware, parsed.data.compartments) };
   const files = tlsFileProblems(config);
   if (files.length > 0) throw new ConfigError(files, source);
   return config;
+}
+
+/** `api.tls`'s files as absolute paths: relative ones are taken from the config file's directory. */
+function withCertificatePaths(api: CabinetConfig['api'], configDir = process.cwd()): CabinetConfig['api'] {
+  if (!api.tls) return api;
+  return { ...api, tls: { ...api.tls, cert: resolve(configDir, api.tls.cert), key: resolve(configDir, api.tls.key) } };
 }
 
 /**
@@ -171,5 +179,5 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   } catch (error) {
     throw new ConfigError([{ path: '(file)', message: `not valid JSON (${(error as Error).message}) — fix the syntax` }], file);
   }
-  return parseConfig(raw, env, file, options);
+  return parseConfig(raw, env, file, { configDir: dirname(resolve(file)), ...options });
 }

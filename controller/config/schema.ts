@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { TransportConfig as BridgeTransportConfig } from '../../firmware-bridge/transport.ts';
 import { busSchema } from './lockboard-schema.ts';
+import { staffSchema } from './staff-schema.ts';
 
 // The one configuration file of a cabinet. Every field has a default so an empty file (or none) gives the
 // demo cabinet of the contract; environment variables override the file (see ./load.ts). Each field's
@@ -176,12 +177,40 @@ export const mqttSchema = z.object({
 }).strict();
 export type MqttConfig = z.infer<typeof mqttSchema>;
 
+const pemFile = (what: string, example: string) => z.string({ error: `give the path of ${what} (PEM), e.g. "${example}"` }).min(1, `give the path of ${what} (PEM), e.g. "${example}"`);
+
+/** HTTPS on `api.port`: the certificate files and the two plain-HTTP listeners that remain (./serving-certificate.ts checks the files at start). */
+export const apiTlsSchema = z.object({
+  cert: pemFile('the server certificate', '/var/lib/govlocker/tls/cert.pem')
+    .describe('The server certificate (PEM; a chain file with the intermediates after it is fine). A relative path is taken from the config file\'s directory. `govlocker tls self-signed` makes one; a renewed file is picked up without a restart.'),
+  key: pemFile('the certificate\'s private key', '/var/lib/govlocker/tls/key.pem')
+    .describe('The certificate\'s private key (PEM, unencrypted; readable by the cabinet\'s user only). A relative path is taken from the config file\'s directory.'),
+  redirectPort: port.nullable().default(null)
+    .describe('A plain-HTTP port on `api.host` that answers every request with a redirect (308) to the same path on https and `api.port`, and serves nothing else; null: none.'),
+  kioskPort: port.nullable().default(8081)
+    .describe('The cabinet\'s own screen: the kiosk page and the kiosk endpoints over plain HTTP on 127.0.0.1 (loopback only, so it needs no certificate; `api.kioskClients` still applies); null: none (the screen then uses https and must trust the certificate).'),
+}).strict();
+export type ApiTlsConfig = z.infer<typeof apiTlsSchema>;
+
 export const apiSchema = z.object({
   host: z.string().default('0.0.0.0').describe('The address the admin API and the pages listen on ("127.0.0.1": this PC only).'),
-  port: port.default(8080).describe('Their TCP port (GOVLOCKER_API_PORT overrides it; 0: a free one).'),
+  port: port.default(8080).describe('Their TCP port (GOVLOCKER_API_PORT overrides it; 0: a free one). HTTPS when `api.tls` is set, else plain HTTP.'),
   kioskClients: z.array(z.string().min(1)).default(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
     .describe('Who may use the kiosk endpoints (no sign-in): the cabinet\'s own screen, on loopback by default. "*" lets any address in (only behind a network that only the kiosk reaches).'),
-}).strict();
+  tls: apiTlsSchema.optional()
+    .describe('HTTPS for the admin API, the pages and the streams on `api.port`, from these certificate files; absent: plain HTTP (bind `api.host` to 127.0.0.1 then, so no staff secret crosses the LAN in clear text).'),
+}).strict().superRefine((api, ctx) => {
+  if (!api.tls) return;
+  // Port 0 picks a free port, so only fixed ports can collide.
+  const taken = [{ name: 'port', port: api.port }];
+  for (const name of ['redirectPort', 'kioskPort'] as const) {
+    const chosen = api.tls[name];
+    if (chosen === null || chosen === 0) continue;
+    const clash = taken.find((t) => t.port === chosen);
+    if (clash) ctx.addIssue({ code: 'custom', path: ['tls', name], message: `${name} ${chosen} is ${clash.name === 'port' ? 'api.port' : `api.tls.${clash.name}`} already: each listener needs a port of its own (null: no ${name === 'kioskPort' ? 'plain kiosk listener' : 'redirect'})` });
+    taken.push({ name, port: chosen });
+  }
+});
 
 export const configSchema = z
   .object({
@@ -197,6 +226,7 @@ export const configSchema = z
     compartments: z.array(compartmentConfigSchema).min(1, 'a cabinet needs at least one compartment').optional()
       .describe('Every compartment with its lock and door switch; absent: the demo cabinet (24 compartments A01…C08 on the driver\'s demo wiring).'),
     policy: policySchema.default(policySchema.parse({})).describe('The pickup rules: credentials, the attempt guard, rate limits, personal data.'),
+    staff: staffSchema.default(staffSchema.parse({})).describe('People who sign in with a name and a password (the clerk station): their sessions, and the lock on a name after wrong passwords.'),
     mqtt: mqttSchema.nullable().default(null).describe('Central ops over MQTT; null (no MQTT_URL): not connected.'),
   })
   .strict();

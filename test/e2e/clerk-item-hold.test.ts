@@ -41,6 +41,7 @@ describe('clerk station: a compartment held for an item', () => {
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const errors = collectPageErrors(page);
     await page.goto(`http://127.0.0.1:${h.controller.apiPort}/clerk`);
+    await page.locator('#useToken').click(); // the pasted-token sign-in, under name and password
     await page.locator('#token').fill(clerk);
     await page.locator('#token').press('Enter');
 

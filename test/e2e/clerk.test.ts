@@ -35,7 +35,13 @@ function watch(page: Page): { errors: () => string[]; refusals: string[] } {
   return { errors: () => all.filter((e) => !e.startsWith('console: Failed to load resource: the server responded with a status of')), refusals };
 }
 
+/** The pasted-token sign-in sits under "使用令牌登录" (name and password come first). */
+async function openTokenSignIn(page: Page): Promise<void> {
+  if (!(await page.locator('#tokenLogin').evaluate((d) => (d as HTMLDetailsElement).open))) await page.locator('#useToken').click();
+}
+
 async function signIn(page: Page, token: string): Promise<void> {
+  await openTokenSignIn(page);
   await page.locator('#token').fill(token);
   await page.locator('#token').press('Enter');
   await page.locator('#main').waitFor({ state: 'visible' });
@@ -63,6 +69,7 @@ describe('the clerk station', () => {
     await page.goto(`http://127.0.0.1:${h.controller.apiPort}/clerk`);
 
     // A wrong token is refused in words; nothing behind the sign-in shows.
+    await openTokenSignIn(page);
     await page.locator('#token').fill('not-a-real-token');
     await page.locator('#token').press('Enter');
     await poll(() => page.locator('#loginError').innerText()).toContain('令牌不正确');

@@ -69,6 +69,7 @@ describe('GET /docs/json: the OpenAPI 3.1 document of the admin API', () => {
     expect(doc.info).toMatchObject({ title: expect.any(String), version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
     expect(typeof doc.paths).toBe('object');
     expect(doc.components.securitySchemes.bearerAuth).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+    expect(doc.components.securitySchemes.sessionCookie).toEqual(expect.objectContaining({ type: 'apiKey', in: 'cookie', name: 'govlocker_session' }));
     expect(doc.components.schemas.Error).toMatchObject({
       type: 'object',
       required: ['error', 'issues'],
@@ -114,7 +115,7 @@ describe('GET /docs/json: the OpenAPI 3.1 document of the admin API', () => {
   it("POST /cases: the validator's own body, strict at every level, for clerks", () => {
     const op = doc.paths['/api/v1/cases'].post;
     expect(op['x-roles']).toEqual(['clerk', 'admin']);
-    expect(op.security).toEqual([{ bearerAuth: [] }]);
+    expect(op.security).toEqual([{ bearerAuth: [] }, { sessionCookie: [] }]);
     expect(op.requestBody.required).toBe(true);
     const body = op.requestBody.content['application/json'].schema;
     expect(body.type).toBe('object');
@@ -144,13 +145,23 @@ describe('GET /docs/json: the OpenAPI 3.1 document of the admin API', () => {
     // The kiosk's pickup takes one of three bodies.
     expect(doc.paths['/api/v1/kiosk/pickup'].post.requestBody.content['application/json'].schema.anyOf).toHaveLength(3);
     expect(doc.paths['/api/v1/events'].get.responses['200'].content).toHaveProperty(['text/event-stream']);
-    expect(doc.paths['/api/v1/events'].get.security).toEqual([{ bearerAuth: [] }, { tokenQuery: [] }]);
+    expect(doc.paths['/api/v1/events'].get.security).toEqual([{ bearerAuth: [] }, { sessionCookie: [] }, { tokenQuery: [] }]);
+    // A person's sign-in, sign-out and password change.
+    const signin = doc.paths['/api/v1/session'].post;
+    expect(signin.requestBody.content['application/json'].schema).toMatchObject({ required: ['name', 'password'], additionalProperties: false });
+    expect(Object.keys(signin.responses).sort()).toEqual(['200', '400', '401', '403', '429', '503']);
+    expect(signin.responses['401'].description).toMatch(/unknown name/);
+    const password = doc.paths['/api/v1/session/password'].post;
+    expect(password.security).toEqual([{ sessionCookie: [] }]);
+    expect(password['x-roles']).toEqual(['clerk', 'ops', 'admin', 'integration', 'courier']);
+    expect(password.requestBody.content['application/json'].schema).toMatchObject({ required: ['current', 'next'], additionalProperties: false });
+    expect(password.responses['400'].description).toMatch(/weak-password/);
   });
 
   it('who may call what is what the server enforces', async () => {
     const call = (method: string, url: string, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') =>
       h.controller.api.inject({ method: method as 'GET', url, headers, remoteAddress });
-    const checked = { staff: 0, kiosk: 0, open: 0 };
+    const checked = { staff: 0, kiosk: 0, session: 0, open: 0 };
     for (const { key, method, path, op } of documented()) {
       const url = path.replace(/\{(\w+)\}/g, 'A01');
       if (op['x-roles']) {
@@ -165,6 +176,12 @@ describe('GET /docs/json: the OpenAPI 3.1 document of the admin API', () => {
           const role = op['x-roles'].find((r: string) => tokens[r]) ?? 'clerk';
           expect([401, 403], `${key} as ${role}`).not.toContain((await call(method, url, { authorization: `Bearer ${tokens[role]}` })).statusCode);
         }
+      } else if (op['x-session']) {
+        // Sign-in and sign-out: no sign-in before them, and never from another site.
+        checked.session++;
+        expect(op.security, key).toEqual([]);
+        expect((await call(method, url, { origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' })).statusCode, `${key} from another site`).toBe(403);
+        expect((await call(method, url)).statusCode, key).toBe(op['x-session'] === 'starts' ? 400 : 200);
       } else if (op['x-clients']) {
         checked.kiosk++;
         expect(op['x-clients']).toBe('api.kioskClients');
@@ -179,6 +196,7 @@ describe('GET /docs/json: the OpenAPI 3.1 document of the admin API', () => {
     expect(checked.staff).toBeGreaterThan(15);
     expect(checked.kiosk).toBe(4);
     expect(checked.open).toBe(1); // GET /health
+    expect(checked.session).toBe(2); // POST and DELETE /session
   });
 });
 

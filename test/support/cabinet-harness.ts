@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CertificateWatchTiming } from '../../bin/api-listeners.ts';
 import { startController, type RunningController } from '../../bin/run.ts';
 import { parseConfig } from '../../controller/config/load.ts';
 import type { CabinetConfigInput } from '../../controller/config/schema.ts';
@@ -45,6 +46,8 @@ export interface HarnessOptions {
    * opened and shut within one poll: wait until the controller has seen a door open before closing it.
    */
   readonly lockboard?: '8a80' | 'kerong-cu';
+  /** With `api.tls`: how quickly a renewed certificate is noticed (the default polls every 5 s). */
+  readonly certificateWatch?: CertificateWatchTiming;
 }
 
 /** The real thing on loopback: simulator over Firmata/TCP and the scanner line, controller with a real SQLite file. */
@@ -64,13 +67,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const config = parseConfig({
     ...options.config,
     dataDir,
-    api: { host: '127.0.0.1', port: 0 },
+    api: { ...options.config?.api, host: '127.0.0.1', port: 0 },
     hardware,
     scanner: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.scanner } },
     ...(options.mqttUrl ? { mqtt: { reconnect: { minMs: 50, maxMs: 500 }, ...options.config?.mqtt, url: options.mqttUrl } } : {}),
   }, {});
   const clock = new TestClock();
-  let controller = await startController(config, { adminToken: ADMIN_TOKEN, logLevel: process.env.GOVLOCKER_TEST_LOG ?? 'silent', clock });
+  let controller = await startController(config, { adminToken: ADMIN_TOKEN, logLevel: process.env.GOVLOCKER_TEST_LOG ?? 'silent', clock, certificateWatch: options.certificateWatch });
   let running = true;
   const harness: Harness = {
     sim, dataDir, clock,
@@ -93,7 +96,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async restartController() {
       if (running) await controller.stop();
-      controller = await startController(config, { adminToken: ADMIN_TOKEN, logLevel: process.env.GOVLOCKER_TEST_LOG ?? 'silent', clock });
+      controller = await startController(config, { adminToken: ADMIN_TOKEN, logLevel: process.env.GOVLOCKER_TEST_LOG ?? 'silent', clock, certificateWatch: options.certificateWatch });
       running = true;
       return controller;
     },

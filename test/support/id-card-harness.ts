@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApi } from '../../admin-api/server.ts';
+import { openApiListeners } from '../../bin/api-listeners.ts';
 import type { RunningController } from '../../bin/run.ts';
 import { Cabinet } from '../../controller/cabinet.ts';
 import { parseConfig } from '../../controller/config/load.ts';
@@ -82,14 +82,11 @@ export async function startIdCardHarness(options: { config?: Partial<CabinetConf
 async function startCaptured(config: CabinetConfig, clock: TestClock, logger: ReturnType<typeof createLogger>): Promise<RunningController> {
   const cabinet = new Cabinet(config, { logger, clock, adminToken: ADMIN_TOKEN });
   await cabinet.start();
-  const api = await buildApi(cabinet, logger.child({ part: 'api' }));
-  await api.listen({ host: config.api.host, port: config.api.port });
-  const address = api.server.address();
-  const apiPort = typeof address === 'object' && address ? address.port : config.api.port;
+  const listeners = await openApiListeners(cabinet, null, logger.child({ part: 'api' }));
   return {
-    cabinet, api, apiPort,
+    cabinet, listeners, api: listeners.api, apiPort: listeners.apiPort,
     async stop() {
-      await api.close();
+      await listeners.close();
       await cabinet.stop();
     },
   };

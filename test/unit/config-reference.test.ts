@@ -38,7 +38,7 @@ describe('the configuration reference (docs/configuration.md)', () => {
 
   it('covers every section, both hardware drivers and both lock-board protocols, with ranges and allowed values', () => {
     const sections = new Set(fields.map((f) => f.path.split(/[.[]/)[0]));
-    expect([...sections]).toEqual(['cabinetId', 'dataDir', 'api', 'hardware', 'scanner', 'idReader', 'compartments', 'policy', 'mqtt']);
+    expect([...sections]).toEqual(['cabinetId', 'dataDir', 'api', 'hardware', 'scanner', 'idReader', 'compartments', 'policy', 'staff', 'mqtt']);
     expect(field('hardware.driver')).toMatchObject({ default: '`"firmata"`', allowed: '"firmata", "lockboard"' });
     expect(field('hardware.transport.path').when).toEqual([{ key: 'hardware.driver', values: ['firmata'] }, { key: 'hardware.transport.kind', values: ['serial'] }]);
     // Timing that both drivers take carries no condition; the bus only with lock boards.
@@ -50,6 +50,8 @@ describe('the configuration reference (docs/configuration.md)', () => {
     expect(fields.some((f) => f.path === 'hardware.bus' && f.when.some((c) => c.values.includes('firmata')))).toBe(false);
     expect(field('policy.lockoutAfterFailures')).toMatchObject({ type: 'integer', default: '`5`', allowed: '5–100' });
     expect(field('policy.qrNeedsIdSuffix').allowed).toBe('"sensitive-items", "always"');
+    expect(field('staff.sessionIdleMinutes')).toMatchObject({ type: 'integer', default: '`15`', allowed: '1–480' });
+    expect(field('staff.lockoutAfterFailures')).toMatchObject({ default: '`5`', allowed: '3–20' });
     expect(field('compartments[].size')).toMatchObject({ required: true, allowed: '"S", "M", "L"' });
     expect(field('mqtt')).toMatchObject({ type: 'object or null', default: '`null`' });
     expect(field('mqtt.url').required).toBe(true);

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DATABASE_FILE } from '../controller/cabinet.ts';
+import { hashPassword, passwordProblem } from '../controller/secrets/password-hash.ts';
+import { AuditChain } from '../controller/store/audit-chain.ts';
+import { openDatabase } from '../controller/store/database.ts';
+import { newToken, roles, UsersRepo, type Role } from '../controller/store/users-repo.ts';
+
+export const USERS_USAGE = `usage: govlocker users add --name NAME --role ${roles.join('|')} [--password P | --password -] [--must-change] [--data DIR]
+       govlocker users list [--data DIR]`;
+
+function fail(message: string): never {
+  process.stderr.write(`govlocker: ${message}\n`);
+  process.exit(2);
+}
+
+/**
+ * `govlocker users add`: a person who signs in with a password (`--password`; `-` reads it from the first line
+ * of stdin, so it stays out of the shell's history), or without one a machine with a bearer token, printed
+ * once. Only the scrypt hash of a password and the SHA-256 of a token are stored; neither is ever audited.
+ */
+export async function usersCommand(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest, strict: true,
+    options: { name: { type: 'string' }, role: { type: 'string' }, data: { type: 'string' }, password: { type: 'string' }, 'must-change': { type: 'boolean' } },
+  });
+  if (sub !== 'add' && sub !== 'list') fail(USERS_USAGE);
+  const dir = resolve(values.data ?? process.env.GOVLOCKER_DATA_DIR ?? './data');
+  if (sub === 'add') {
+    // Everything is checked before the database is opened: a refused command leaves nothing behind.
+    const name = values.name?.trim();
+    if (!name || !/^[\p{L}\p{N}._-]{1,40}$/u.test(name)) fail(`--name is 1–40 letters, digits, ".", "_" or "-", e.g. --name li\n${USERS_USAGE}`);
+    if (!roles.includes(values.role as Role)) fail(`--role is one of ${roles.join(', ')}${values.role === undefined ? '' : `, not "${values.role}"`}\n${USERS_USAGE}`);
+    if (values['must-change'] && values.password === undefined) fail('--must-change is for a person with a password: add --password P (a machine\'s token has nothing to change)');
+    const password = values.password === '-' ? firstLineOfStdin() : values.password;
+    if (password !== undefined) {
+      const problem = passwordProblem(password, name);
+      if (problem) fail(`--password: ${problem}`);
+    }
+    return add(dir, name, values.role as Role, password, values['must-change'] === true);
+  }
+  const db = openDatabase(join(dir, DATABASE_FILE));
+  try {
+    for (const u of new UsersRepo(db).list()) process.stdout.write(`${u.name}\t${u.role}\t${new Date(u.createdAt).toISOString()}\n`);
+  } finally {
+    db.close();
+  }
+}
+
+async function add(dir: string, name: string, role: Role, password: string | undefined, mustChange: boolean): Promise<void> {
+  const hash = password === undefined ? null : await hashPassword(password);
+  const db = openDatabase(join(dir, DATABASE_FILE));
+  const users = new UsersRepo(db);
+  const audit = new AuditChain(db);
+  try {
+    if (users.byName(name)) fail(`a user named ${name} exists already: choose another name`);
+    const token = hash === null ? newToken() : null;
+    const now = Date.now();
+    db.transaction(() => {
+      if (hash !== null) users.addPerson(name, role, hash, now, mustChange);
+      else users.add(name, role, token!, now);
+      audit.append('cli', 'user.added', { name, role, signsInWith: hash === null ? 'token' : 'password', ...(hash !== null ? { mustChangePassword: mustChange } : {}) }, now);
+    }).immediate();
+    if (token) process.stdout.write(`added ${role} "${name}". Token (shown once, keep it safe):\n${token}\n`);
+    else process.stdout.write(`added ${role} "${name}", who signs in with the password given${mustChange ? ' and must choose a new one at the first sign-in' : ''} (the clerk station, or POST /api/v1/session).\n`);
+  } finally {
+    db.close();
+  }
+}
+
+function firstLineOfStdin(): string {
+  let text: string;
+  try {
+    text = readFileSync(0, 'utf8');
+  } catch {
+    fail('--password - reads the password from stdin, but none could be read: pipe it in, e.g. printf %s "$PW" | govlocker users add …');
+  }
+  const line = text.split(/\r?\n/)[0] ?? '';
+  if (!line) fail('--password - read an empty line from stdin: pipe the password in');
+  return line;
+}
