@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { deriveKey, newScryptParams, scryptSchema } from './backup-passphrase.ts';
 
@@ -24,7 +24,7 @@ const TAG = 16;
 const CHUNK = 1 << 20;
 
 /** What a backup may hold, and nothing else: a restore never writes a name it did not choose itself. */
-export const ARCHIVED_FILES = ['govlocker.db', 'govlocker.key', 'command.key', 'mqtt-accounts.json', 'provisioned.json'] as const;
+export const ARCHIVED_FILES = ['govlocker.db', 'govlocker.key', 'command.key', 'mqtt-accounts.json', 'provisioned.json', 'tls/cert.pem', 'tls/key.pem'] as const;
 export type ArchivedFile = (typeof ARCHIVED_FILES)[number];
 const REQUIRED: readonly ArchivedFile[] = ['govlocker.db', 'govlocker.key'];
 
@@ -215,6 +215,8 @@ export function extractArchive(archive: OpenedArchive, dir: string, passphrase?:
     let offset = archive.bodyStart;
     const hashes: Hash[] = [];
     for (const entry of header.files) {
+      // tls/… (what `govlocker tls self-signed` wrote into the data dir): its folder, private like the rest.
+      if (entry.name.includes('/')) mkdirSync(dirname(join(dir, entry.name)), { recursive: true, mode: 0o700 });
       const out = openSync(join(dir, entry.name), 'wx', 0o600);
       const hash = createHash('sha256');
       try {

@@ -18,6 +18,9 @@ import { call, killAllChildren, runGovlocker, startCabinet, type StartedCabinet 
 // by name and changes nothing.
 
 const CABINET = 'BY-HALL-07';
+/** Stand-ins for the HTTPS pair: a backup carries the files as they are, it does not read them. */
+const TLS_CERT = '-----BEGIN CERTIFICATE-----\nMIIBstand-in-for-the-cabinet-certificate\n-----END CERTIFICATE-----\n';
+const TLS_KEY = '-----BEGIN PRIVATE KEY-----\nMIGHstand-in-for-its-private-key\n-----END PRIVATE KEY-----\n';
 const ADMIN = 'backup-test-admin-token-0123456789';
 const HISTORY = 1000;
 const { phone: PHONE, idNumber: ID_NUMBER, name: NAME } = SEEDED_APPLICANT;
@@ -72,6 +75,10 @@ beforeAll(async () => {
   mkdirSync(dataDir, { mode: 0o700 });
   // A cabinet with a history (1,000 collected cases), so the copy has pages to copy while the cabinet writes.
   seedCollectedCases(dataDir, { cases: HISTORY, prefix: 'HIST' });
+  // What `govlocker tls self-signed` leaves in the data dir travels with the backup too.
+  mkdirSync(join(dataDir, 'tls'), { mode: 0o700 });
+  writeFileSync(join(dataDir, 'tls', 'cert.pem'), TLS_CERT, { mode: 0o644 });
+  writeFileSync(join(dataDir, 'tls', 'key.pem'), TLS_KEY, { mode: 0o600 });
   cabinet = await startCabinet({ ...env, GOVLOCKER_DATA_DIR: dataDir, GOVLOCKER_ADMIN_TOKEN: ADMIN });
   for (let i = 1; i <= 6; i++) {
     await createCase(`PRE-${i}`);
@@ -124,7 +131,7 @@ describe('govlocker backup while the cabinet takes cases and loads', () => {
     expect(cases).toBeGreaterThanOrEqual(HISTORY + before.cases.length);
     expect(cases).toBeLessThanOrEqual(HISTORY + before.cases.length + duringBackup);
     expect(backupRun.stdout).toMatch(/size\s+\d+\.\d (KiB|MiB)\n/);
-    expect(backupRun.stdout).toMatch(/files\s+govlocker\.db, govlocker\.key, command\.key, mqtt-accounts\.json\n/);
+    expect(backupRun.stdout).toMatch(/files\s+govlocker\.db, govlocker\.key, command\.key, mqtt-accounts\.json, tls\/cert\.pem, tls\/key\.pem\n/);
     // Nothing beside it: the work directory is gone.
     expect(readdirSync(root).filter((n) => n.startsWith('.'))).toEqual([]);
 
@@ -185,8 +192,11 @@ describe('govlocker restore of that backup into a fresh directory', () => {
     expect(restoreRun.stdout).toContain(`restored the data of cabinet ${CABINET} into ${restored}`);
     expect(restoreRun.stdout).toMatch(/audit chain\s+intact, [\d,]+ entries/);
     expect(statSync(restored).mode & 0o777).toBe(0o700);
-    expect(readdirSync(restored).sort()).toEqual(['command.key', 'govlocker.db', 'govlocker.key', 'mqtt-accounts.json']);
-    for (const name of readdirSync(restored)) expect(statSync(join(restored, name)).mode & 0o777, name).toBe(0o600);
+    expect(readdirSync(restored).sort()).toEqual(['command.key', 'govlocker.db', 'govlocker.key', 'mqtt-accounts.json', 'tls']);
+    for (const name of readdirSync(restored)) expect(statSync(join(restored, name)).mode & 0o777, name).toBe(name === 'tls' ? 0o700 : 0o600);
+    expect(readFileSync(join(restored, 'tls', 'cert.pem'), 'utf8')).toBe(TLS_CERT);
+    expect(readFileSync(join(restored, 'tls', 'key.pem'), 'utf8')).toBe(TLS_KEY);
+    expect(statSync(join(restored, 'tls', 'key.pem')).mode & 0o777).toBe(0o600);
     expect(personalDataIn(Buffer.from(restoreRun.stdout + restoreRun.stderr))).toEqual([]);
   });
 
