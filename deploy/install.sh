@@ -158,7 +158,8 @@ else
   run systemctl enable govlocker.service
   for timer in "${TIMERS[@]}"; do run systemctl enable --now "$timer"; done
   if [ "$FRESH_CONFIG" = 1 ]; then
-    say "now edit /etc/govlocker/cabinet.json (cabinet id, lock boards, compartments; see README) and the udev rule's ids, then: systemctl start govlocker"
+    say "next (README, Install on a cabinet PC): govlocker provision --data $STATE --cabinet ID --config $ETC/cabinet.json, then chown -R $USER_NAME: $STATE;"
+    say "edit $ETC/cabinet.json (lock boards, compartments; api.tls for the hall LAN) and the udev rule's ids, then: systemctl start govlocker"
   else
     run systemctl restart govlocker.service
   fi
