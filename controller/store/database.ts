@@ -43,10 +43,23 @@ function migrate(db: Db): void {
   if (from > migrations.length) {
     throw new Error(`the database is schema version ${from}, newer than this govlocker (${migrations.length}): upgrade govlocker or restore a matching backup`);
   }
-  for (let version = from; version < migrations.length; version++) {
-    db.transaction(() => {
-      db.exec(migrations[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
+  if (from === migrations.length) return;
+  // SQLite's way to change a table's constraints (lang_altertable.html, "other kinds of table schema
+  // changes"): foreign keys off outside the transaction, the table rebuilt inside it, then every reference
+  // checked before the commit. A migration that leaves a dangling reference is rolled back whole.
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (let version = from; version < migrations.length; version++) {
+      db.transaction(() => {
+        db.exec(migrations[version]!);
+        const dangling = db.pragma('foreign_key_check') as { table: string; parent: string }[];
+        if (dangling.length > 0) {
+          throw new Error(`schema upgrade to version ${version + 1} would leave ${dangling.length} reference(s) dangling (first: ${dangling[0]!.table} → ${dangling[0]!.parent}): nothing was changed; restore from a backup and report this`);
+        }
+        db.pragma(`user_version = ${version + 1}`);
+      }).immediate();
+    }
+  } finally {
+    db.pragma('foreign_keys = ON');
   }
 }

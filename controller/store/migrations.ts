@@ -216,4 +216,37 @@ export const migrations: readonly string[] = [
   DROP TABLE users;
   ALTER TABLE users_v6 RENAME TO users;
   `,
+  /* 7: the hall's workflow: cases from the hall system, cancelled and returned cases, couriers, reminders */ `
+  -- Rebuilt for its CHECK (two new states), with foreign keys off around the upgrade (database.ts).
+  CREATE TABLE cases_v7 (
+    case_no          TEXT PRIMARY KEY,
+    state            TEXT NOT NULL CHECK (state IN ('awaiting-items','ready','picking-up','collected','overdue','retrieved','cancelled','returned')),
+    enterprise_name  TEXT NOT NULL,
+    uscc             TEXT NOT NULL,
+    applicant_enc    BLOB,
+    applicant_masked TEXT NOT NULL,
+    id_suffix_hash   TEXT,
+    created_at       INTEGER NOT NULL,
+    created_by       TEXT NOT NULL,
+    ready_at         INTEGER,
+    expires_at       INTEGER,
+    closed_at        INTEGER,
+    -- Who sent it: a clerk at the station, or the hall's case system (HTTP integration role or MQTT cmd/case).
+    source           TEXT NOT NULL DEFAULT 'clerk' CHECK (source IN ('clerk','hall-system')),
+    -- SHA-256 of the case as last sent (canonical JSON, personal data included): a repeat is recognised
+    -- without keeping the data in clear. NULL for cases made before this version.
+    content_hash     TEXT,
+    -- The reminder before the credential expires has gone out (ms), so it goes out once.
+    reminded_at      INTEGER,
+    -- Why the applicant sent it back at pickup (JSON array of fixed reason codes).
+    return_reasons   TEXT
+  );
+  INSERT INTO cases_v7 (case_no, state, enterprise_name, uscc, applicant_enc, applicant_masked, id_suffix_hash, created_at, created_by, ready_at, expires_at, closed_at)
+    SELECT case_no, state, enterprise_name, uscc, applicant_enc, applicant_masked, id_suffix_hash, created_at, created_by, ready_at, expires_at, closed_at FROM cases;
+  DROP TABLE cases;
+  ALTER TABLE cases_v7 RENAME TO cases;
+  CREATE INDEX cases_by_state ON cases (state);
+  -- A courier's department decides what they may load: a JSON array of item types (NULL for other roles).
+  ALTER TABLE users ADD COLUMN item_types TEXT;
+  `,
 ];
