@@ -17,6 +17,16 @@ export const access = {
   view: ['clerk', 'ops', 'admin'],
   ops: ['ops', 'admin'],
   admin: ['admin'],
+  /** Creating cases: clerks at the station, and the hall's case system (idempotent by case number). */
+  caseSenders: ['clerk', 'admin', 'integration'],
+  /** Amending and cancelling cases: the hall's case system. */
+  hallSystem: ['integration', 'admin'],
+  /** Looking up one case: whoever may view the cabinet, and the hall's case system. */
+  caseLookup: ['clerk', 'ops', 'admin', 'integration'],
+  /** Loading items: clerks, and departments' couriers for their own item types. */
+  loaders: ['clerk', 'admin', 'courier'],
+  /** How a load went: whoever may view the cabinet, and couriers (their own loads only). */
+  loadLookup: ['clerk', 'ops', 'admin', 'courier'],
 } as const satisfies Record<string, readonly Role[]>;
 
 /** Wrong tokens one client address may send per minute before it must wait (a person mistypes a few). */
@@ -49,7 +59,8 @@ export const BACKGROUND_HEADER = 'x-govlocker-background';
 /** What a role may do at the clerk station (GET /me, and the answer of a sign-in). */
 export const mayOf = (role: Role) => {
   const may = (allowed: readonly Role[]) => allowed.includes(role);
-  return { loadAndCreate: may(access.clerk), acknowledgeAlarms: may(access.ops), openRemotely: may(access.ops) };
+  // `load` without `loadAndCreate` is a courier: the station shows the scan box and nothing else.
+  return { loadAndCreate: may(access.clerk), acknowledgeAlarms: may(access.ops), openRemotely: may(access.ops), load: may(access.loaders), viewCabinet: may(access.view) };
 };
 
 function bearer(request: FastifyRequest, options: RoleOptions): string | null {

@@ -5,7 +5,7 @@ import { errorShapeHandler } from '../http-common/error-shape.ts';
 
 export type { ApiIssue } from '../http-common/error-shape.ts';
 
-const statusOf: Record<RefusalKind, number> = { 'not-found': 404, conflict: 409, invalid: 400, unavailable: 503 };
+const statusOf: Record<RefusalKind, number> = { 'not-found': 404, conflict: 409, invalid: 400, unavailable: 503, forbidden: 403 };
 
 /** The cabinet's own refusals carry a stable `code`; a database that cannot be written is a 503 to retry. */
 function answerCabinetError(error: FastifyError, reply: FastifyReply): boolean {

@@ -47,10 +47,11 @@ usage:
   govlocker fleet --mqtt URL [--port 8095] [--host 127.0.0.1] [--keys DIR]
                                               central ops' fleet monitor: a live page of every cabinet on the
                                               broker; --keys holds <cabinetId>.key files to sign replays
-  govlocker users add --name NAME --role clerk|ops|admin|integration|courier [--password P] [--must-change] [--data DIR]
+  govlocker users add --name NAME --role clerk|ops|admin|integration|courier [--items TYPE,…] [--password P] [--must-change] [--data DIR]
                                               with --password: a person who signs in with it (name and
                                               password, the clerk station; "-" reads it from stdin);
-                                              without: a machine's bearer token, printed once
+                                              without: a machine's bearer token, printed once; a courier
+                                              needs --items, the item types they may load (seal,invoice,…)
   govlocker users list [--data DIR]
   govlocker audit verify --data DIR           checks the audit hash chain offline (exit 1 when broken)
   govlocker backup (--data DIR | --config FILE) --to FILE [--force] [--passphrase-file FILE]

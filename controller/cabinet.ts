@@ -18,11 +18,14 @@ import { makeRepos, type ServiceContext } from './services/context.ts';
 import { CredentialService } from './services/credentials.ts';
 import { DoorService } from './services/doors.ts';
 import { ExpiryService } from './services/expiry.ts';
+import { HallCaseService } from './services/hall-cases.ts';
 import { IdCardService } from './services/id-card.ts';
 import { LoadingService } from './services/loading.ts';
+import { LostCodeService } from './services/lost-code.ts';
 import { PickupService } from './services/pickup.ts';
 import { PurgeService } from './services/purge.ts';
 import { RatingService } from './services/rating.ts';
+import { ReminderService } from './services/reminders.ts';
 import { RetrievalService } from './services/retrieval.ts';
 import { StaffSignin } from './services/staff-signin.ts';
 import { StorageWatch } from './services/storage-watch.ts';
@@ -65,11 +68,17 @@ export interface CabinetParts {
 
 export interface Services {
   readonly cases: CaseService;
+  /** Cases from the hall's case system: created, amended and cancelled, idempotent by case number. */
+  readonly hallCases: HallCaseService;
   readonly loading: LoadingService;
   readonly pickup: PickupService;
   readonly retrieval: RetrievalService;
   readonly compartments: CompartmentAdminService;
   readonly expiry: ExpiryService;
+  /** The reminder to the SMS gateway before a credential expires. */
+  readonly reminders: ReminderService;
+  /** "没收到取件码？" at the kiosk: a lost code sent again. */
+  readonly lostCode: LostCodeService;
   readonly doors: DoorService;
   readonly purge: PurgeService;
   readonly alarms: AlarmService;
@@ -120,15 +129,19 @@ export class Cabinet {
     const doors = new DoorService(this.context);
     const credentials = new CredentialService(this.context);
     const idCards = new IdCardService(this.context, credentials);
+    const cases = new CaseService(this.context, credentials);
     this.services = {
       idCards,
       doors,
-      cases: new CaseService(this.context, credentials),
+      cases,
+      hallCases: new HallCaseService(this.context, cases, credentials),
       loading: new LoadingService(this.context, doors, credentials),
       pickup: new PickupService(this.context, doors, credentials, idCards),
       retrieval: new RetrievalService(this.context, doors),
       compartments: new CompartmentAdminService(this.context, doors),
       expiry: new ExpiryService(this.context),
+      reminders: new ReminderService(this.context),
+      lostCode: new LostCodeService(this.context, credentials, idCards),
       purge: new PurgeService(this.context),
       alarms: new AlarmService(this.context),
       storage: new StorageWatch(this.context, doors),
@@ -169,6 +182,7 @@ export class Cabinet {
       await this.idReader.start();
     }
     this.services.expiry.start();
+    this.services.reminders.start();
     this.services.purge.start();
     this.centralOps?.start();
     this.store.change((ctx) => {
@@ -180,6 +194,7 @@ export class Cabinet {
     if (this.#stopping) return;
     this.#stopping = true;
     this.services.expiry.stop();
+    this.services.reminders.stop();
     this.services.purge.stop();
     await this.centralOps?.stop();
     this.services.doors.stop();

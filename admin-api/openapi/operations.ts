@@ -17,7 +17,7 @@ export interface OperationNote {
   readonly refusals?: Partial<Record<400 | 401 | 403 | 404 | 409 | 429 | 503, string>>;
 }
 
-const caseView = 'the case: `caseNo`, `state` (`awaiting-items`, `ready`, `picking-up`, `collected`, `overdue`, `retrieved`), `enterprise`, `applicant` (masked), `items` with their compartment, `compartments`, `createdAt`, `readyAt`, `expiresAt`, `closedAt`; never the pickup code';
+const caseView = 'the case: `caseNo`, `state` (`awaiting-items`, `ready`, `picking-up`, `collected`, `overdue`, `retrieved`, `cancelled`, `returned`), `source` (`clerk` or `hall-system`), `enterprise`, `applicant` (masked), `items` with their compartment, `compartments`, `createdAt`, `readyAt`, `expiresAt`, `closedAt`; never the pickup code';
 const compartmentView = 'the compartment: `{"id","size","state","caseNo","door","note","hold"}`';
 const unknownCompartment = '`unknown-compartment`';
 
@@ -29,7 +29,7 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
   },
   'GET /api/v1/me': {
     summary: 'Who the bearer (or the signed-in person) is',
-    answer: '`{"name","role","may":{"loadAndCreate","acknowledgeAlarms","openRemotely"}}`',
+    answer: '`{"name","role","may":{"loadAndCreate","acknowledgeAlarms","openRemotely","load","viewCabinet"}}`, and for a courier `itemTypes`: the item types they may load',
   },
   'POST /api/v1/session': {
     summary: 'Sign in with a name and a password',
@@ -59,10 +59,26 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
   },
   'POST /api/v1/cases': {
     summary: 'Create a case',
-    description: 'USCC (GB 32100-2015), ID number (GB 11643-1999) and mobile number are checked; barcodes are unique among items not yet collected. Case numbers are stored upper-case.',
+    description: 'USCC (GB 32100-2015), ID number (GB 11643-1999) and mobile number are checked; barcodes are unique among items not yet collected. Case numbers are stored upper-case. A clerk\'s case is `source: "clerk"` and a case number already on file is `duplicate-case`. The hall system (role `integration`) may send a case again: the same case (compared by a keyed hash of its canonical JSON) is answered **200** with the case as it is, and nothing is written; another case under the same number is 409 `case-differs`, whose `issues` name each field that differs (never its value). Reported as `case.created` with its `source`.',
     status: 201,
+    answer: `${caseView} (200 with the case for a repeat from the hall system)`,
+    refusals: { 409: '`duplicate-case` (a clerk), `case-differs` (the hall system: `issues` name the fields), `barcode-in-use`' },
+  },
+  'PUT /api/v1/cases/:caseNo': {
+    summary: 'Amend a case (the hall system): the whole case as it should now be',
+    description: 'While no item has been handed out and nobody is at the doors. Enterprise and applicant are corrected; items not yet loaded may be removed; items may be added: a ready (or overdue) case then awaits items again and its credential stops working (a new one is issued and sent when the last item is in). A ready case whose applicant\'s phone changes gets a new credential sent to the new number. An item inside the cabinet cannot be removed or change its type. The same case again changes nothing. Reported as `case.amended`.',
     answer: caseView,
-    refusals: { 409: '`duplicate-case`, `barcode-in-use`' },
+    refusals: {
+      400: '`case-number-mismatch` (the body\'s caseNo is not the path\'s)',
+      404: '`unknown-case`',
+      409: '`in-pickup`, `case-closed`, `item-inside` (`issues` name each loaded item that would leave the case or change its type), `barcode-in-use`',
+    },
+  },
+  'POST /api/v1/cases/:caseNo/cancel': {
+    summary: 'Cancel a case (the hall system)',
+    description: 'The credential stops working. Nothing inside: the case is `cancelled` and closed at once. Items inside: `cancelled`, and a clerk takes them back (POST /cases/:caseNo/retrieve), as for an overdue case. Cancelling a cancelled case again answers the case. Reported as `case.cancelled` (`toRetrieve`: the compartments to empty).',
+    answer: caseView,
+    refusals: { 404: '`unknown-case`', 409: '`in-pickup` (the applicant is at the doors), `case-closed`, `door-busy` (an item is being loaded)' },
   },
   'GET /api/v1/cases': {
     summary: 'List cases, by state',
@@ -81,19 +97,25 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
   },
   'POST /api/v1/cases/:caseNo/retrieve': {
     summary: "Open a case's compartments so a clerk takes the items back",
+    description: 'For an overdue case, a cancelled one with items inside (it stays `cancelled`, closed once they are back), or any case not yet collected.',
     status: 202,
     answer: '`{"caseNo","compartments"}`: the doors being opened',
     refusals: { 404: '`unknown-case`', 409: '`case-not-retrievable`, `pickup-in-progress`, `door-busy`', 503: '`hardware-unavailable`' },
   },
   'POST /api/v1/loads': {
     summary: 'Load an item by its barcode',
-    description: "The item's compartment is chosen and its door opens for the clerk; the item is in when the door closes again.",
+    description: "The item's compartment is chosen and its door opens for the clerk (or courier); the item is in when the door closes again. A courier loads only the item types of their department (`govlocker users add --role courier --items …`); their refused scans (unknown barcode, full cabinet, an item type not theirs) are reported as `load.refused` for the clerk. Every load records who scanned it.",
     status: 202,
     answer: '`{"loadId","caseNo","itemId","compartment"}`',
-    refusals: { 404: '`unknown-barcode`', 409: '`already-loaded`, `cabinet-full`, `case-not-loading`', 503: '`hardware-unavailable`' },
+    refusals: { 403: '`not-your-item-type` (a courier: the message names the item type and who may load it)', 404: '`unknown-barcode`', 409: '`already-loaded`, `cabinet-full`, `case-not-loading`', 503: '`hardware-unavailable`' },
+  },
+  'GET /api/v1/loading-alerts': {
+    summary: "Couriers' loading exceptions of the last day",
+    description: 'What the clerk deals with when departments load directly: refused scans (`load.refused`: an unknown barcode, a full cabinet, an item type not theirs, a case not awaiting items) and loads that did not go in (`load.aborted`: the item was not detected, a jammed lock, …), newest first, at most 50.',
+    answer: '`[{"seq","ts","type":"load.refused"|"load.aborted","data":{"barcode"|"loadId","reason","by",…}}]`',
   },
   'GET /api/v1/loads/:loadId': {
-    summary: 'How a load went',
+    summary: 'How a load went (a courier: their own loads only)',
     answer: '`{"loadId","state":"open"|"committed"|"aborted","caseNo","compartment","reason"}`; `reason` of an aborted load: `item-not-detected`, `jammed`, `hardware-unavailable`, `interrupted`',
     refusals: { 404: '`unknown-load`' },
   },
@@ -160,6 +182,13 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
     storageFailureInAnswer: true,
     refusals: { 429: 'too many tries at once (`retry-after`)' },
   },
+  'POST /api/v1/kiosk/resend': {
+    summary: 'Send a lost pickup code again ("没收到取件码？")',
+    description: 'The applicant gives the case number and the ID suffix (or `idCardReadId`). A new credential is issued with the old one\'s expiry (the old code and QR stop working) and sent to the phone on file through the SMS gateway (`…/notify`, `"kind":"credential"`); the answer shows only the masked phone. A wrong case number and a wrong ID suffix get the same `invalid` answer and count as failed attempts of the cabinet-wide attempt guard. At most `policy.resendsPerCasePerDay` per case in 24 hours and `policy.resendsPerHour` for the cabinet.',
+    answer: '`{"result":"sent","maskedPhone","expiresAt"}` or `{"result":"denied","reason","attemptsLeft"?,"retryAfterSeconds"?,"window"?,"cause"?}`; `reason` is `invalid`, `locked-out`, `suspended`, `busy` (the cabinet\'s hourly allowance), `limit-reached` (this case\'s daily allowance), `expired` (overdue: the window helps), `not-ready` (items still being loaded), `nothing-waiting` (collected, retrieved, cancelled or returned), `in-progress`, `out-of-service` (`cause: "storage-failing"`) or `not-offered` (`policy.resendsPerCasePerDay` is 0)',
+    storageFailureInAnswer: true,
+    refusals: { 429: 'too many tries at once (`retry-after`)' },
+  },
   'POST /api/v1/kiosk/rating': {
     summary: 'Rate a pickup (好差评, 1–5)',
     status: 201,
@@ -173,7 +202,7 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
   'GET /api/v1/kiosk/events': {
     summary: 'The kiosk screen\'s live prompts (Server-Sent Events)',
     description: 'Scans (masked), `need-id`, ID cards read (`id-card`, masked) and the reader coming or going, doors opening, refusals; nothing personal.',
-    answer: 'an event stream, starting with `hello` `{"cabinetId","helpWindow","idReader"}`',
+    answer: 'an event stream, starting with `hello` `{"cabinetId","helpWindow","idReader","resend"}` (`resend`: whether the kiosk offers "没收到取件码？")',
     stream: true,
     refusals: { 429: 'too many event streams open (8 per client address, 200 in all)' },
   },

@@ -27,6 +27,10 @@ const pickupBody = z.union([
     .refine((body) => body.idSuffix !== undefined || body.idCardReadId !== undefined, { path: ['idSuffix'], message: 'scanId needs idSuffix (typed) or idCardReadId (read from the ID card)' }),
 ], { error: 'send {"code":"12345678","idSuffix":"011235"} (or "idCardReadId" from the ID-card reader), or {"scanId","idSuffix"|"idCardReadId"} after a scan asked for the ID' });
 
+// "没收到取件码？": the case number with the second factor, as at a pickup.
+const resendBody = z.object({ caseNo: caseNoSchema, ...secondFactor }).strict().refine(...oneFactor)
+  .refine((body) => body.idSuffix !== undefined || body.idCardReadId !== undefined, { path: ['idSuffix'], message: 'send the last 6 characters of the ID number (idSuffix) or an ID card read (idCardReadId) with the case number' });
+
 const levelHint = 'level is the 好差评 rating: 5 = 非常满意, 4 = 满意, 3 = 基本满意, 2 = 不满意, 1 = 非常不满意';
 const ratingBody = z.object({
   caseNo: caseNoSchema,
@@ -71,6 +75,14 @@ export const kioskRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; streams: Str
     return cabinet.services.pickup.pickup(request.body as PickupRequest, 'kiosk');
   });
 
+  // A lost code sent again: its own per-client budget; the per-case and per-cabinet limits are the controller's.
+  const resendLimited = rateLimiter(cabinet.config.policy.kioskRequestsPer10s, 10_000);
+  app.post('/kiosk/resend', { schema: { body: resendBody } }, async (request, reply) => {
+    const wait = resendLimited(request.ip, Date.now());
+    if (wait !== null) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many tries at once: wait ${wait} s`, issues: [] });
+    return cabinet.services.lostCode.resend(request.body);
+  });
+
   // A rating is one tap per case; its own budget, so rating never eats into the applicant's pickup tries.
   const ratingLimited = rateLimiter(cabinet.config.policy.kioskRequestsPer10s, 10_000);
   app.post('/kiosk/rating', { schema: { body: ratingBody } }, async (request, reply) => {
@@ -90,7 +102,7 @@ export const kioskRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; streams: Str
     if (!release) return;
     const sse = openSse(request, reply);
     sse.onClose(release);
-    sse.send('hello', { cabinetId: cabinet.config.cabinetId, helpWindow: cabinet.config.policy.helpWindow, idReader: IdCardService.stateOf(cabinet.idReader) });
+    sse.send('hello', { cabinetId: cabinet.config.cabinetId, helpWindow: cabinet.config.policy.helpWindow, idReader: IdCardService.stateOf(cabinet.idReader), resend: cabinet.services.lostCode.offered });
     const off = cabinet.bus.kiosk.add((message) => sse.send(message.type, message));
     sse.onClose(off);
   });

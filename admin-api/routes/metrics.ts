@@ -29,6 +29,14 @@ export const metricsRoute: FastifyPluginAsync<{ cabinet: Cabinet }> = async (app
     gauge('govlocker_pickup_failures_today', 'Failed pickup attempts today (cabinet-wide).', [[guard.failuresToday, { cabinet: cabinetId }]]);
     gauge('govlocker_pickup_locked', '1 while code entry is locked out or suspended.', [[guard.lockedUntil || guard.suspended ? 1 : 0, { cabinet: cabinetId }]]);
     gauge('govlocker_alarms_open', 'Alarms not yet acknowledged by ops.', [[cabinet.services.alarms.openCount(), { cabinet: cabinetId }]]);
+    const counter = (name: string, help: string, rows: [number, Record<string, string>][]) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, ...rows.map(([v, l]) => line(name, v, { cabinet: cabinetId, ...l })));
+    // Reminders before a credential expires, and lost codes sent again at the kiosk (since start).
+    const reminders = cabinet.services.reminders.stats();
+    counter('govlocker_reminders_sent_total', 'Reminders queued for the SMS gateway before a credential expires.', [[reminders.sent, {}]]);
+    counter('govlocker_reminders_skipped_total', 'Reminders not sent because the case no longer waited, by its state.', Object.entries(reminders.skipped).map(([state, n]) => [n, { state }]));
+    const resends = cabinet.services.lostCode.stats();
+    counter('govlocker_kiosk_resends_total', 'Lost pickup codes sent again at the kiosk.', [[resends.sent, {}]]);
+    counter('govlocker_kiosk_resends_denied_total', 'Lost-code requests at the kiosk that were refused, by reason.', Object.entries(resends.denied).map(([reason, n]) => [n, { reason }]));
     // A request/response bus (RS-485 lock boards) says what it saw on the wire since start.
     const bus = cabinet.board.stats?.();
     if (bus) {

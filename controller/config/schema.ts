@@ -130,7 +130,7 @@ export type ScannerConfig = z.infer<typeof scannerSchema>;
 
 export const policySchema = z.object({
   credentialTtlHours: z.number().positive('credentialTtlHours is more than 0 and at most 2160 (168 = 7 days)').max(24 * 90, 'credentialTtlHours is at most 2160 hours (90 days); 168 = 7 days').default(24 * 7)
-    .describe('How long a pickup credential works (hours); then the case is overdue and the kiosk sends the applicant to the window.'),
+    .describe('How long a pickup credential works (hours); then the case is overdue and, as `whenOverdue` says, the kiosk sends the applicant to the window.'),
   qrNeedsIdSuffix: z.enum(['sensitive-items', 'always'], { error: 'qrNeedsIdSuffix is "sensitive-items" or "always"' }).default('sensitive-items')
     .describe('When the QR form needs the ID suffix too: "sensitive-items" (only for cases holding a seal or tax device) or "always". The 8-digit code always needs it.'),
   lockoutAfterFailures: z.number().int().min(5, 'the lockout must allow at least 4 mistakes: use 5 or more').max(100, 'lockoutAfterFailures is 5–100').default(5)
@@ -147,6 +147,14 @@ export const policySchema = z.object({
     .describe('Personal data (GB/T 35273): this long (hours) after a case was collected or retrieved, its applicant\'s encrypted name, phone and ID number, the ID-suffix hash and any undelivered notification are erased.'),
   helpWindow: z.string().min(1, 'helpWindow names the service window, e.g. "1" or "A3"').max(20, 'helpWindow is at most 20 characters, e.g. "1" or "A3"').default('1')
     .describe('The service window the kiosk sends applicants to when something fails, e.g. "1" or "A3".'),
+  reminderHoursBefore: z.number().positive('reminderHoursBefore is more than 0 and at most 2160 hours (24 = a day before), or null for no reminder').max(24 * 90, 'reminderHoursBefore is at most 2160 hours (90 days), or null for no reminder').nullable().default(24)
+    .describe('This long (hours) before a pickup credential expires, the SMS gateway gets a reminder on `…/notify` (`"kind":"reminder"`: the case, the phone and the expiry, never the code), once per case and only while the case is still ready to collect; null: no reminders. A credential issued less than this long before its expiry gets none.'),
+  whenOverdue: z.enum(['expire', 'keep-valid'], { error: 'whenOverdue is "expire" or "keep-valid"' }).default('expire')
+    .describe('What happens when a credential\'s time is up: "expire" (the code stops working, the case is overdue and the kiosk sends the applicant to the window) or "keep-valid" (the case is overdue for the clerks, but the code keeps opening the doors until a clerk takes the items back).'),
+  resendsPerCasePerDay: z.number().int().min(0, 'resendsPerCasePerDay is 0–10 (3 suits a hall; 0: no resend at the kiosk)').max(10, 'resendsPerCasePerDay is 0–10 (3 suits a hall; 0: no resend at the kiosk)').default(3)
+    .describe('"没收到取件码？" at the kiosk: how many new codes one case may have sent to its phone in 24 hours; 0: the kiosk does not offer it (the window re-sends codes).'),
+  resendsPerHour: z.number().int().min(1, 'resendsPerHour is 1–1000 (30 suits a hall)').max(1000, 'resendsPerHour is 1–1000 (30 suits a hall)').default(30)
+    .describe('New codes the kiosk sends in an hour for the whole cabinet ("没收到取件码？"); past it the kiosk asks the applicant to wait or go to the window. Wrong case number and ID suffix pairs count as failed attempts in the attempt guard besides.'),
 }).strict();
 export type PickupPolicy = z.infer<typeof policySchema>;
 

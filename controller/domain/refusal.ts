@@ -2,7 +2,8 @@
  * A request the cabinet refuses for a reason a person can act on. Thrown inside a change so the transaction
  * rolls back (nothing half-written); the API turns it into a 4xx/503 answer.
  */
-export type RefusalKind = 'not-found' | 'conflict' | 'invalid' | 'unavailable';
+/** `forbidden`: the person is signed in but may not do this to this thing (a courier and an item type not theirs). */
+export type RefusalKind = 'not-found' | 'conflict' | 'invalid' | 'unavailable' | 'forbidden';
 
 export class Refusal extends Error {
   constructor(

@@ -16,7 +16,10 @@ export const itemTypeNames: Record<ItemType, { zh: string; en: string }> = {
 /** Items whose QR pickup needs the ID suffix as a second factor (CONTRACT §3). */
 export const sensitiveItemTypes: ReadonlySet<ItemType> = new Set(['seal', 'tax-device']);
 
-export type CaseState = 'awaiting-items' | 'ready' | 'picking-up' | 'collected' | 'overdue' | 'retrieved';
+export const caseStates = ['awaiting-items', 'ready', 'picking-up', 'collected', 'overdue', 'retrieved', 'cancelled', 'returned'] as const;
+export type CaseState = (typeof caseStates)[number];
+/** Who sent a case: a clerk at the station, or the hall's case system (HTTP `integration` role, MQTT `cmd/case`). */
+export type CaseSource = 'clerk' | 'hall-system';
 export type ItemState = 'expected' | 'loading' | 'loaded' | 'collected' | 'retrieved';
 export type CompartmentService = 'in-service' | 'disabled' | 'fault';
 export type DoorState = 'open' | 'closed' | 'unknown';

@@ -4,12 +4,16 @@ import type { ServiceContext } from '../services/context.ts';
 import { loadOrCreateCommandKey } from './command-auth.ts';
 import { CommandHandler } from './command-handler.ts';
 import { MqttLink, type MqttState } from './mqtt-link.ts';
-import { NotifyDrainer, OutboxDrainer } from './outbox-drainer.ts';
+import { NotifyDrainer } from './notify-drainer.ts';
+import { OutboxDrainer } from './outbox-drainer.ts';
 import { StatusReporter, type StatusSnapshot } from './status-reporter.ts';
 import { Topics } from './topics.ts';
 
 /** Events that change what `…/status` shows. */
 const STATUS_EVENTS = /^(compartment\.|door\.|hardware\.|item\.loaded|pickup\.(completed|incomplete)|case\.retrieved|cabinet\.)/;
+
+/** Events whose change queued a message for the SMS gateway. */
+const NOTIFY_EVENTS = new Set(['case.ready', 'credential.reissued', 'credential.reminded']);
 
 export const COMMAND_KEY_FILE = 'command.key';
 
@@ -37,7 +41,10 @@ export class CentralOpsLink {
       window: config.window, keepSentDays: config.keepSentDays, maxUnsent: config.maxUnsent, logger: s.logger, now: () => s.store.clock.now(),
       onOverflow: (dropped) => s.store.change((ctx) => ctx.event('outbox.overflow', { droppedFrom: dropped.from, droppedTo: dropped.to })),
     });
-    this.notify = new NotifyDrainer(s.store.db, this.link, this.topics, (blob) => s.keyring.decrypt(blob), s.logger);
+    this.notify = new NotifyDrainer({
+      db: s.store.db, link: this.link, topics: this.topics, decrypt: (blob) => s.keyring.decrypt(blob), logger: s.logger,
+      reminderStillWanted: (caseNo) => services.reminders.stillWanted(caseNo),
+    });
     this.status = new StatusReporter(this.link, this.topics, () => this.snapshot(), s.logger);
     const key = loadOrCreateCommandKey(config.commandKeyFile ?? join(s.config.dataDir, COMMAND_KEY_FILE));
     this.commands = new CommandHandler(s, services, this.link, this.topics, key, this.drainer, () => this.status.publish());
@@ -54,7 +61,7 @@ export class CentralOpsLink {
     this.commands.start();
     this.#offBus.push(this.s.bus.events.add((event) => {
       this.drainer.kick();
-      if (event.type === 'case.ready' || event.type === 'credential.reissued') this.notify.kick();
+      if (NOTIFY_EVENTS.has(event.type)) this.notify.kick();
       if (STATUS_EVENTS.test(event.type)) this.status.changed();
     }));
     this.#offBus.push(this.s.board.onLink(() => this.status.changed()));

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { caseNoSchema, plainText } from '../domain/plain-text.ts';
 import { Refusal } from '../domain/refusal.ts';
 import type { Services } from '../cabinet.ts';
+import { hallCaseCommandSchema, type HallCaseCommand } from '../services/hall-cases.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { isCommandName, verifyCommand } from './command-auth.ts';
 import { RefusalSummaries, type RefusalSummary } from '../events/refusal-summaries.ts';
@@ -23,7 +24,19 @@ const argsSchemas: Record<CommandName, z.ZodType> = {
   retrieve: z.object({ caseNo: caseNoSchema }).strict(),
   replay: z.object({ fromSeq: z.number().int().min(1) }).strict(),
   ack: z.object({ alarmId: z.number().int().min(1, 'alarmId is the id from alarm.raised / GET /alarms'), note: plainText(200, 'note', { required: false }).optional() }).strict(),
+  case: hallCaseCommandSchema,
 };
+
+/**
+ * What of a command's args goes into the audit chain and the logs: everything, except a case's personal data
+ * (the hall system's `case` command names its action and case number only).
+ */
+function auditedArgs(name: string, args: Record<string, unknown>): Record<string, unknown> {
+  if (name !== 'case') return args;
+  const sent = args.case as { caseNo?: unknown } | undefined;
+  const caseNo = typeof args.caseNo === 'string' ? args.caseNo : typeof sent?.caseNo === 'string' ? sent.caseNo : undefined;
+  return { action: typeof args.action === 'string' ? args.action : undefined, caseNo };
+}
 
 /**
  * Ops' commands on `…/cmd/{name}`. Nothing runs unless the signature, the lifetime and the topic check out.
@@ -96,6 +109,7 @@ export class CommandHandler {
           case 'retrieve': result = this.services.retrieval.retrieve(a.caseNo, actor); break;
           case 'status': result = { published: true }; after = () => this.publishStatus(); break;
           case 'ack': result = this.services.alarms.acknowledge(a.alarmId, actor, a.note); break;
+          case 'case': result = this.services.hallCases.apply(parsed.data as HallCaseCommand, actor); break;
           case 'replay': {
             const fromSeq = a.fromSeq;
             const kept = this.s.store.db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM events WHERE seq >= ?').get(fromSeq) as { lo: number | null; hi: number | null };
@@ -106,7 +120,7 @@ export class CommandHandler {
         }
         reply = { requestId, ok: true, result };
         ctx.event('cmd.executed', { name, requestId });
-        ctx.audit('ops:mqtt', 'cmd.executed', { name, requestId, args });
+        ctx.audit('ops:mqtt', 'cmd.executed', { name, requestId, args: auditedArgs(name, args) });
       } catch (error) {
         if (!(error instanceof Refusal)) throw error;
         reply = { requestId, ok: false, error: error.message };

@@ -4,7 +4,8 @@
  */
 export const TOPIC_ROOT = 'govlocker/v1';
 
-export const commandNames = ['open', 'disable', 'enable', 'status', 'retrieve', 'replay', 'ack'] as const;
+/** Ops' commands, and `case`: the hall system's cases (CONTRACT §9). */
+export const commandNames = ['open', 'disable', 'enable', 'status', 'retrieve', 'replay', 'ack', 'case'] as const;
 export type CommandName = (typeof commandNames)[number];
 
 export class Topics {

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { idNumberSchema, idSuffix, maskIdNumber, maskPhone, mobileSchema, usccSchema } from '../domain/identifiers.ts';
+import { CASE_CONTENT_DOMAIN, canonicalCase, type CaseContent } from '../domain/case-content.ts';
 import { caseNoSchema, plainText } from '../domain/plain-text.ts';
 import { Refusal } from '../domain/refusal.ts';
-import { itemTypes, type CaseState } from '../domain/types.ts';
-import type { CaseRow } from '../store/cases-repo.ts';
+import { itemTypes, type CaseSource, type CaseState } from '../domain/types.ts';
+import type { CaseRow, MaskedApplicant } from '../store/cases-repo.ts';
+import type { ChangeContext } from '../store/store.ts';
 import type { ServiceContext } from './context.ts';
 import type { CredentialService, IssuedCredential } from './credentials.ts';
 
@@ -35,6 +37,8 @@ export type NewCase = z.infer<typeof newCaseSchema>;
 export interface CaseView {
   caseNo: string;
   state: CaseState;
+  /** Who sent it: `clerk` (typed at the station) or `hall-system` (the hall's case system). */
+  source: CaseSource;
   enterprise: { name: string; uscc: string };
   applicant: { name: string; phone: string; idNumber: string };
   items: { id: number; type: string; barcode: string; label: string | null; state: string; compartment: string | null }[];
@@ -48,29 +52,47 @@ export interface CaseView {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const maskName = (name: string) => (name.length <= 1 ? '*' : name[0] + '*'.repeat(Math.min(name.length - 1, 3)));
 
+/** The applicant as shown everywhere but the SMS: masked. */
+export const maskApplicant = (a: NewCase['applicant']): MaskedApplicant => ({ name: maskName(a.name), phone: maskPhone(a.phone), idNumber: maskIdNumber(a.idNumber) });
+
 export class CaseService {
   constructor(private readonly s: ServiceContext, private readonly credentials: CredentialService) {}
 
+  /** A clerk creates a case at the station: a case number already on file is refused (`duplicate-case`). */
   create(input: NewCase, actor: string): CaseView {
-    const { cases } = this.s.repos;
     this.s.store.change((ctx) => {
-      if (cases.get(input.caseNo)) throw new Refusal('conflict', 'duplicate-case', `case ${input.caseNo} already exists: look it up instead of creating it again`, { caseNo: input.caseNo }, 'caseNo');
-      const taken = cases.liveBarcodes(input.items.map((i) => i.barcode));
-      if (taken.length > 0) {
-        const index = input.items.findIndex((i) => taken.includes(i.barcode));
-        throw new Refusal('conflict', 'barcode-in-use', `barcode ${taken.join(', ')} already belongs to an item not yet collected: check the label`, { barcodes: taken }, `items.${index}.barcode`);
-      }
-      const { name, phone, idNumber } = input.applicant;
-      const masked = { name: maskName(name), phone: maskPhone(phone), idNumber: maskIdNumber(idNumber) };
-      cases.insert({
-        caseNo: input.caseNo, enterpriseName: input.enterprise.name, uscc: input.enterprise.uscc,
-        applicantEnc: this.s.keyring.encrypt({ name, phone, idNumber }), applicant: masked,
-        idSuffixHash: this.credentials.hashIdSuffix(idSuffix(idNumber)), createdAt: ctx.now, createdBy: actor,
-      }, input.items.map((i) => ({ type: i.type, barcode: i.barcode, label: i.label ?? null })));
-      ctx.event('case.created', { caseNo: input.caseNo, items: input.items.map((i) => ({ type: i.type, label: i.label ?? null })), applicant: { phone: masked.phone } });
-      ctx.audit(actor, 'case.created', { caseNo: input.caseNo, items: input.items.length, applicant: masked });
+      if (this.s.repos.cases.get(input.caseNo)) throw new Refusal('conflict', 'duplicate-case', `case ${input.caseNo} already exists: look it up instead of creating it again`, { caseNo: input.caseNo }, 'caseNo');
+      this.insert(ctx, input, actor, 'clerk');
     });
     return this.view(input.caseNo)!;
+  }
+
+  /** Writes a new case (its number checked free by the caller), reported as `case.created` with its source. */
+  insert(ctx: ChangeContext, input: NewCase, actor: string, source: CaseSource): void {
+    const { cases } = this.s.repos;
+    this.refuseTakenBarcodes(input.items);
+    const masked = maskApplicant(input.applicant);
+    cases.insert({
+      caseNo: input.caseNo, enterpriseName: input.enterprise.name, uscc: input.enterprise.uscc,
+      applicantEnc: this.s.keyring.encrypt(input.applicant), applicant: masked,
+      idSuffixHash: this.credentials.hashIdSuffix(idSuffix(input.applicant.idNumber)), createdAt: ctx.now, createdBy: actor,
+      source, contentHash: this.contentHash(input),
+    }, input.items.map((i) => ({ type: i.type, barcode: i.barcode, label: i.label || null })));
+    ctx.event('case.created', { caseNo: input.caseNo, source, items: input.items.map((i) => ({ type: i.type, label: i.label || null })), applicant: { phone: masked.phone } });
+    ctx.audit(actor, 'case.created', { caseNo: input.caseNo, source, items: input.items.length, applicant: masked });
+  }
+
+  /** Barcodes are unique among items not yet collected: the first one taken is refused by its path. */
+  refuseTakenBarcodes(items: readonly { barcode: string }[], pathOf: (index: number) => string = (i) => `items.${i}.barcode`): void {
+    const taken = this.s.repos.cases.liveBarcodes(items.map((i) => i.barcode));
+    if (taken.length === 0) return;
+    const index = items.findIndex((i) => taken.includes(i.barcode));
+    throw new Refusal('conflict', 'barcode-in-use', `barcode ${taken.join(', ')} already belongs to an item not yet collected: check the label`, { barcodes: taken }, pathOf(index));
+  }
+
+  /** A keyed hash (HMAC-SHA256 under the cabinet's look-up key) of the case's canonical JSON: nothing in clear. */
+  contentHash(input: CaseContent): string {
+    return this.s.keyring.lookupHash(CASE_CONTENT_DOMAIN, canonicalCase(input));
   }
 
   view(caseNo: string): CaseView | undefined {
@@ -101,7 +123,7 @@ export class CaseService {
     const items = this.s.repos.cases.items(c.caseNo);
     const compartments = [...new Set(items.filter((i) => i.state === 'loaded' || i.state === 'loading').map((i) => i.compartmentId!))].sort();
     return {
-      caseNo: c.caseNo, state: c.state, enterprise: { name: c.enterpriseName, uscc: c.uscc }, applicant: c.applicant,
+      caseNo: c.caseNo, state: c.state, source: c.source, enterprise: { name: c.enterpriseName, uscc: c.uscc }, applicant: c.applicant,
       items: items.map((i) => ({ id: i.id, type: i.type, barcode: i.barcode, label: i.label, state: i.state, compartment: i.compartmentId })),
       compartments, createdAt: iso(c.createdAt)!, readyAt: iso(c.readyAt), expiresAt: iso(c.expiresAt), closedAt: iso(c.closedAt),
     };

@@ -1,7 +1,11 @@
 import type { ServiceContext } from './context.ts';
 import { PeriodicSweep } from './periodic.ts';
 
-/** Marks ready cases whose credential ran out as overdue, so a clerk takes the items back to the window. */
+/**
+ * Marks ready cases whose credential ran out as overdue, so a clerk takes the items back to the window. Under
+ * `policy.whenOverdue: "expire"` the code stops working then (the kiosk answers `expired`); under
+ * `"keep-valid"` it keeps opening the doors until a clerk retrieves the items (which revokes it).
+ */
 export class ExpiryService {
   readonly #periodic: PeriodicSweep;
 
@@ -26,9 +30,11 @@ export class ExpiryService {
         const now = cases.get(c.caseNo);
         if (now?.state !== 'ready') return;
         cases.setState(c.caseNo, 'overdue');
-        // The credential stays on file so an applicant who comes late is told "expired, go to the window".
-        ctx.event('case.overdue', { caseNo: c.caseNo, expiredAt: new Date(c.expiresAt!).toISOString() });
-        ctx.audit('cabinet', 'case.overdue', { caseNo: c.caseNo });
+        // The credential stays on file so an applicant who comes late is told "expired, go to the window"
+        // (or, under keep-valid, still collects with it).
+        const codeKeepsWorking = this.s.config.policy.whenOverdue === 'keep-valid';
+        ctx.event('case.overdue', { caseNo: c.caseNo, expiredAt: new Date(c.expiresAt!).toISOString(), codeKeepsWorking });
+        ctx.audit('cabinet', 'case.overdue', { caseNo: c.caseNo, codeKeepsWorking });
       });
     }
     return expired.map((c) => c.caseNo);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { codeSchemaPattern, qrPattern } from '../domain/credentials.ts';
-import { checkGuard, recordFailure, recordSuccess, resume } from '../domain/pickup-guard.ts';
+import { recordSuccess, resume } from '../domain/pickup-guard.ts';
 import { itemTypeNames, sensitiveItemTypes } from '../domain/types.ts';
 import type { OutOfServiceCause } from '../events/bus.ts';
 import { Keyring } from '../secrets/keyring.ts';
@@ -8,7 +8,8 @@ import type { OpenRow } from '../store/opens-repo.ts';
 import { StorageUnavailableError } from '../store/storage-health.ts';
 import type { ChangeContext } from '../store/store.ts';
 import { RefusalSummaries } from '../events/refusal-summaries.ts';
-import { holdForClerk, raiseAlarm } from './alarms.ts';
+import { holdForClerk } from './alarms.ts';
+import { guardRefusal, recordFailedAttempt } from './attempt-guard.ts';
 import type { ServiceContext } from './context.ts';
 import type { CredentialService } from './credentials.ts';
 import type { DoorService, OpenHandlers } from './doors.ts';
@@ -110,12 +111,8 @@ export class PickupService implements OpenHandlers {
 
   #decide(request: PickupRequest, channel: 'kiosk' | 'scanner'): PickupAnswer {
     const now = this.s.store.clock.now();
-    const verdict = checkGuard(this.s.repos.guard.get(), now);
-    if (!verdict.allowed) {
-      return verdict.reason === 'locked-out'
-        ? { result: 'denied', reason: 'locked-out', retryAfterSeconds: verdict.retryAfterSeconds }
-        : { result: 'denied', reason: 'suspended', window: this.s.config.policy.helpWindow };
-    }
+    const refused = guardRefusal(this.s);
+    if (refused) return { result: 'denied', ...refused };
     if (this.s.board.link !== 'ok') return { result: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow, cause: 'board-offline' };
 
     // A scan still waiting for its second factor waits on (the route never sends this; a caller in-process might).
@@ -167,11 +164,14 @@ export class PickupService implements OpenHandlers {
       return this.#fail(form, factor.kind === 'typed' ? 'wrong id suffix' : factor.hash === null ? 'id card read unknown, expired or used' : 'id card not the applicant\'s', channel);
     }
     if (credential.state === 'spent') return { result: 'denied', reason: 'in-progress', window: this.s.config.policy.helpWindow };
-    if (credential.expiresAt <= now || c.state === 'overdue') {
+    // `whenOverdue: "keep-valid"`: the code keeps working past its expiry, overdue or not, until a clerk takes
+    // the items back (a retrieval revokes it).
+    const keepValid = this.s.config.policy.whenOverdue === 'keep-valid';
+    if (!keepValid && (credential.expiresAt <= now || c.state === 'overdue')) {
       return { result: 'denied', reason: 'expired', window: this.s.config.policy.helpWindow };
     }
     if (c.state === 'picking-up') return { result: 'denied', reason: 'in-progress', window: this.s.config.policy.helpWindow };
-    if (c.state !== 'ready') return this.#fail(form, `case is ${c.state}`, channel);
+    if (c.state !== 'ready' && c.state !== 'overdue') return this.#fail(form, `case is ${c.state}`, channel);
 
     const compartmentIds = [...new Set(items.map((i) => i.compartmentId!))].sort();
     // A compartment out of service or already opening for someone else is not opened: the window helps.
@@ -200,26 +200,7 @@ export class PickupService implements OpenHandlers {
   }
 
   #fail(form: 'code' | 'qr', why: string, channel: 'kiosk' | 'scanner'): PickupAnswer {
-    const { policy } = this.s.config;
-    return this.s.store.change((ctx) => {
-      const outcome = recordFailure(this.s.repos.guard.get(), ctx.now, policy);
-      this.s.repos.guard.put(outcome.state);
-      ctx.event('pickup.denied', { method: form, channel, reason: 'invalid', consecutive: outcome.lockedOut ? policy.lockoutAfterFailures : outcome.state.consecutiveFailures, today: outcome.state.dayFailures });
-      ctx.audit('applicant', 'pickup.denied', { method: form, channel, why });
-      if (outcome.lockedOut) {
-        const until = new Date(outcome.state.lockedUntil).toISOString();
-        ctx.event('pickup.lockout', { kind: 'lockout', until, failuresToday: outcome.state.dayFailures });
-        ctx.audit('cabinet', 'pickup.lockout', { until });
-      }
-      if (outcome.suspendedNow) {
-        const alarmId = raiseAlarm(this.s.repos.alarms, ctx, 'daily-ceiling', null, { failuresToday: outcome.state.dayFailures });
-        ctx.event('pickup.lockout', { kind: 'daily-ceiling', failuresToday: outcome.state.dayFailures, alarm: true, alarmId });
-        ctx.audit('cabinet', 'pickup.suspended', { failuresToday: outcome.state.dayFailures });
-      }
-      if (outcome.suspendedNow) return { result: 'denied', reason: 'suspended', window: policy.helpWindow };
-      if (outcome.lockedOut) return { result: 'denied', reason: 'locked-out', retryAfterSeconds: Math.ceil((outcome.state.lockedUntil - ctx.now) / 1000) };
-      return { result: 'denied', reason: 'invalid', attemptsLeft: outcome.attemptsLeft };
-    });
+    return { result: 'denied', ...recordFailedAttempt(this.s, { method: form, channel, why }) };
   }
 
   #prunePending(now: number): void {
@@ -281,10 +262,20 @@ export class PickupService implements OpenHandlers {
       const detail = opens.map((o) => ({ compartment: o.compartmentId, journal: o.state }));
       // No door of it was ever seen open and nothing may have fired: the applicant may simply try again later.
       const nothingOpened = opens.every((o) => o.state === 'failed');
-      if (nothingOpened) cases.setState(pickup.case_no, 'ready');
+      if (nothingOpened) cases.setState(pickup.case_no, this.#waitingState(pickup.case_no, ctx.now));
       ctx.event('pickup.interrupted', { caseNo: pickup.case_no, doors: detail, action: 'a clerk verifies the compartments and retrieves or hands over the items' });
       ctx.audit('cabinet', 'pickup.interrupted', { caseNo: pickup.case_no, doors: detail });
     }
+  }
+
+  /**
+   * What a case goes back to when its pickup opened nothing: ready, or, under `whenOverdue: "keep-valid"` (the
+   * only policy that lets a pickup start past the expiry), overdue once its credential has run out, so the
+   * clerks' overdue list keeps it without the sweep reporting it a second time.
+   */
+  #waitingState(caseNo: string, now: number): 'ready' | 'overdue' {
+    const expiresAt = this.s.repos.cases.get(caseNo)?.expiresAt ?? null;
+    return this.s.config.policy.whenOverdue === 'keep-valid' && expiresAt !== null && expiresAt <= now ? 'overdue' : 'ready';
   }
 
   #pickup(id: string): { id: string; case_no: string; credential_id: number; state: string } | undefined {

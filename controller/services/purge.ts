@@ -5,7 +5,7 @@ import { PeriodicSweep } from './periodic.ts';
 export const PURGED_APPLICANT = { name: '*', phone: '***', idNumber: '***' } as const;
 
 /**
- * Personal data purge (GB/T 35273): `policy.purgeAfterHours` after a case was collected or retrieved, its
+ * Personal data purge (GB/T 35273): `policy.purgeAfterHours` after a case was collected, retrieved or cancelled (its items back), its
  * applicant's encrypted data and ID-suffix hash are erased, the masked copy is replaced, and any notification
  * still queued for it is deleted. One change (event + audit) per case.
  */
@@ -28,15 +28,19 @@ export class PurgeService {
   sweep(): string[] {
     const db = this.s.store.db;
     const before = this.s.store.clock.now() - this.s.config.policy.purgeAfterHours * 3_600_000;
-    const due = db.prepare(`SELECT case_no FROM cases WHERE state IN ('collected','retrieved') AND closed_at IS NOT NULL AND closed_at <= ?
+    const due = db.prepare(`SELECT case_no FROM cases WHERE state IN ('collected','retrieved','cancelled') AND closed_at IS NOT NULL AND closed_at <= ?
       AND (applicant_enc IS NOT NULL OR id_suffix_hash IS NOT NULL OR applicant_masked <> ?)`).all(before, JSON.stringify(PURGED_APPLICANT)) as { case_no: string }[];
     const purged: string[] = [];
     for (const { case_no: caseNo } of due) {
       const done = this.s.store.change((ctx) => {
         const c = this.s.repos.cases.get(caseNo);
-        if (!c || (c.state !== 'collected' && c.state !== 'retrieved') || c.closedAt === null || c.closedAt > before) return false;
+        if (!c || (c.state !== 'collected' && c.state !== 'retrieved' && c.state !== 'cancelled') || c.closedAt === null || c.closedAt > before) return false;
         db.prepare('UPDATE cases SET applicant_enc = NULL, id_suffix_hash = NULL, applicant_masked = ? WHERE case_no = ?').run(JSON.stringify(PURGED_APPLICANT), caseNo);
         const notifications = db.prepare('DELETE FROM notify_outbox WHERE case_no = ?').run(caseNo).changes;
+        // The hall system's `case` commands keep their replies (for a repeated requestId): the case in them, masked
+        // as it was, is purged too.
+        db.prepare(`UPDATE commands SET reply = json_set(reply, '$.result.applicant', json(?)) WHERE name = 'case' AND json_extract(reply, '$.result.caseNo') = ?`)
+          .run(JSON.stringify(PURGED_APPLICANT), caseNo);
         const data = { caseNo, state: c.state, closedAt: new Date(c.closedAt).toISOString(), notificationsDeleted: notifications };
         ctx.event('case.purged', data);
         ctx.audit('cabinet', 'case.purged', data);

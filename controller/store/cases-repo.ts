@@ -1,4 +1,4 @@
-import type { CaseState, ItemState, ItemType } from '../domain/types.ts';
+import type { CaseSource, CaseState, ItemState, ItemType } from '../domain/types.ts';
 import type { Db } from './database.ts';
 
 export interface MaskedApplicant { readonly name: string; readonly phone: string; readonly idNumber: string }
@@ -16,6 +16,10 @@ export interface CaseRow {
   readonly readyAt: number | null;
   readonly expiresAt: number | null;
   readonly closedAt: number | null;
+  /** Who sent it: a clerk, or the hall's case system. */
+  readonly source: CaseSource;
+  /** Keyed hash of the case as last sent (canonical JSON); null for cases made before schema 7. */
+  readonly contentHash: string | null;
 }
 
 export interface ItemRow {
@@ -35,23 +39,29 @@ export interface CredentialRow {
   readonly state: 'active' | 'spent' | 'revoked';
 }
 
-interface RawCase { case_no: string; state: CaseState; enterprise_name: string; uscc: string; applicant_enc: Buffer | null; applicant_masked: string; id_suffix_hash: string | null; created_at: number; created_by: string; ready_at: number | null; expires_at: number | null; closed_at: number | null }
+interface RawCase { case_no: string; state: CaseState; enterprise_name: string; uscc: string; applicant_enc: Buffer | null; applicant_masked: string; id_suffix_hash: string | null; created_at: number; created_by: string; ready_at: number | null; expires_at: number | null; closed_at: number | null; source: CaseSource; content_hash: string | null }
 interface RawItem { id: number; case_no: string; type: ItemType; barcode: string; label: string | null; state: ItemState; compartment_id: string | null }
 
 const toCase = (r: RawCase): CaseRow => ({
   caseNo: r.case_no, state: r.state, enterpriseName: r.enterprise_name, uscc: r.uscc, applicant: JSON.parse(r.applicant_masked), applicantEnc: r.applicant_enc,
   idSuffixHash: r.id_suffix_hash, createdAt: r.created_at, createdBy: r.created_by, readyAt: r.ready_at, expiresAt: r.expires_at, closedAt: r.closed_at,
+  source: r.source, contentHash: r.content_hash,
 });
 const toItem = (r: RawItem): ItemRow => ({ id: r.id, caseNo: r.case_no, type: r.type, barcode: r.barcode, label: r.label, state: r.state, compartmentId: r.compartment_id });
 
 export class CasesRepo {
   constructor(private readonly db: Db) {}
 
-  insert(c: { caseNo: string; enterpriseName: string; uscc: string; applicantEnc: Buffer; applicant: MaskedApplicant; idSuffixHash: string; createdAt: number; createdBy: string }, items: readonly { type: ItemType; barcode: string; label: string | null }[]): void {
-    this.db.prepare(`INSERT INTO cases (case_no, state, enterprise_name, uscc, applicant_enc, applicant_masked, id_suffix_hash, created_at, created_by)
-      VALUES (?, 'awaiting-items', ?, ?, ?, ?, ?, ?, ?)`).run(c.caseNo, c.enterpriseName, c.uscc, c.applicantEnc, JSON.stringify(c.applicant), c.idSuffixHash, c.createdAt, c.createdBy);
+  insert(c: { caseNo: string; enterpriseName: string; uscc: string; applicantEnc: Buffer; applicant: MaskedApplicant; idSuffixHash: string; createdAt: number; createdBy: string; source?: CaseSource; contentHash?: string }, items: readonly { type: ItemType; barcode: string; label: string | null }[]): void {
+    this.db.prepare(`INSERT INTO cases (case_no, state, enterprise_name, uscc, applicant_enc, applicant_masked, id_suffix_hash, created_at, created_by, source, content_hash)
+      VALUES (?, 'awaiting-items', ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(c.caseNo, c.enterpriseName, c.uscc, c.applicantEnc, JSON.stringify(c.applicant), c.idSuffixHash, c.createdAt, c.createdBy, c.source ?? 'clerk', c.contentHash ?? null);
+    this.insertItems(c.caseNo, items);
+  }
+
+  /** New items, expected (a case created, or items added to it later). */
+  insertItems(caseNo: string, items: readonly { type: ItemType; barcode: string; label: string | null }[]): void {
     const insertItem = this.db.prepare(`INSERT INTO items (case_no, type, barcode, label, state) VALUES (?, ?, ?, ?, 'expected')`);
-    for (const item of items) insertItem.run(c.caseNo, item.type, item.barcode, item.label);
+    for (const item of items) insertItem.run(caseNo, item.type, item.barcode, item.label);
   }
 
   get(caseNo: string): CaseRow | undefined {
@@ -74,6 +84,22 @@ export class CasesRepo {
   /** Ready cases whose credential has run out. */
   expiredReady(now: number): CaseRow[] {
     return (this.db.prepare(`SELECT * FROM cases WHERE state = 'ready' AND expires_at IS NOT NULL AND expires_at <= ?`).all(now) as RawCase[]).map(toCase);
+  }
+
+  /**
+   * Cases whose reminder time has come (`beforeMs` before their expiry, not yet past it) and that got none yet,
+   * in any state (the caller skips those no longer waiting); not those whose credential was issued after that
+   * time (the code's own message went out moments before).
+   */
+  remindersDue(now: number, beforeMs: number): { caseNo: string; state: CaseState; expiresAt: number }[] {
+    return (this.db.prepare(`SELECT case_no, state, expires_at FROM cases WHERE reminded_at IS NULL AND expires_at IS NOT NULL
+      AND expires_at > ? AND expires_at - ? <= ? AND (ready_at IS NULL OR ready_at < expires_at - ?) ORDER BY expires_at`).all(now, beforeMs, now, beforeMs) as { case_no: string; state: CaseState; expires_at: number }[])
+      .map((r) => ({ caseNo: r.case_no, state: r.state, expiresAt: r.expires_at }));
+  }
+
+  /** The reminder went out (so it never goes out twice). */
+  markReminded(caseNo: string, now: number): void {
+    this.db.prepare('UPDATE cases SET reminded_at = ? WHERE case_no = ?').run(now, caseNo);
   }
 
   items(caseNo: string): ItemRow[] {
@@ -146,5 +172,32 @@ export class CasesRepo {
 
   spendCredential(id: number, now: number): boolean {
     return this.db.prepare(`UPDATE credentials SET state = 'spent', spent_at = ? WHERE id = ? AND state = 'active'`).run(now, id).changes === 1;
+  }
+
+  // ---- the hall system's amendments and cancellations ----
+
+  /** A corrected case: enterprise and applicant as sent now, and the hash of the case as last sent. */
+  updateParticulars(caseNo: string, p: { enterpriseName: string; uscc: string; applicantEnc: Buffer; applicant: MaskedApplicant; idSuffixHash: string; contentHash: string }): void {
+    this.db.prepare(`UPDATE cases SET enterprise_name = ?, uscc = ?, applicant_enc = ?, applicant_masked = ?, id_suffix_hash = ?, content_hash = ? WHERE case_no = ?`)
+      .run(p.enterpriseName, p.uscc, p.applicantEnc, JSON.stringify(p.applicant), p.idSuffixHash, p.contentHash, caseNo);
+  }
+
+  /** An item's type and label as the hall system now sends them (its state and compartment stay). */
+  updateItem(id: number, type: ItemType, label: string | null): void {
+    this.db.prepare('UPDATE items SET type = ?, label = ? WHERE id = ?').run(type, label, id);
+  }
+
+  /**
+   * An item the case no longer expects, never loaded: gone from the case, with the loads that were tried and
+   * aborted for it (the events and the audit chain keep their record).
+   */
+  removeExpectedItem(id: number): void {
+    this.db.prepare(`DELETE FROM loads WHERE item_id = ? AND state = 'aborted'`).run(id);
+    this.db.prepare(`DELETE FROM items WHERE id = ? AND state = 'expected'`).run(id);
+  }
+
+  /** A ready (or overdue) case that expects another item: awaiting items again, with no readiness or expiry. */
+  reopen(caseNo: string): void {
+    this.db.prepare(`UPDATE cases SET state = 'awaiting-items', ready_at = NULL, expires_at = NULL, reminded_at = NULL WHERE case_no = ?`).run(caseNo);
   }
 }

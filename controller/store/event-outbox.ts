@@ -41,6 +41,14 @@ export class EventOutbox {
     return (this.#after.all(seq, limit) as EventRow[]).map(toEvent);
   }
 
+  /** The newest events of these types since `since` (ms), newest first: what happened lately, for a page. */
+  recentOfTypes(types: readonly string[], since: number, limit: number): CabinetEvent[] {
+    if (types.length === 0) return [];
+    const marks = types.map(() => '?').join(',');
+    return (this.db.prepare(`SELECT seq, id, boot_id, ts, type, data FROM events WHERE type IN (${marks}) AND ts >= ? ORDER BY seq DESC LIMIT ?`)
+      .all(...types, since, limit) as EventRow[]).map(toEvent);
+  }
+
   /** Events not yet acknowledged by the broker. */
   depth(): number {
     return (this.#depth.get() as { n: number }).n;

@@ -68,10 +68,12 @@ export interface LoadRow {
   readonly openId: number;
   readonly state: 'open' | 'committed' | 'aborted';
   readonly reason: string | null;
+  /** Who scanned the item (`clerk:li`, `courier:sun`, …). */
+  readonly actor: string;
 }
 
-interface RawLoad { id: string; item_id: number; case_no: string; compartment_id: string; open_id: number; state: LoadRow['state']; reason: string | null }
-const toLoad = (r: RawLoad): LoadRow => ({ id: r.id, itemId: r.item_id, caseNo: r.case_no, compartmentId: r.compartment_id, openId: r.open_id, state: r.state, reason: r.reason });
+interface RawLoad { id: string; item_id: number; case_no: string; compartment_id: string; open_id: number; state: LoadRow['state']; reason: string | null; actor: string }
+const toLoad = (r: RawLoad): LoadRow => ({ id: r.id, itemId: r.item_id, caseNo: r.case_no, compartmentId: r.compartment_id, openId: r.open_id, state: r.state, reason: r.reason, actor: r.actor });
 
 export class LoadsRepo {
   constructor(private readonly db: Db) {}

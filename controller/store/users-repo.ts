@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { itemTypes, type ItemType } from '../domain/types.ts';
 import type { Db } from './database.ts';
 
 /** `integration`: the hall's case system; `courier`: a department's courier loading items (issue of the hall's workflow). */
@@ -33,17 +34,30 @@ export class UsersRepo {
     return (row as { n: number }).n;
   }
 
-  /** A machine (or the demo's admin): signs in with a bearer token. */
-  add(name: string, role: Role, token: string, now: number): UserRow {
-    const id = Number(this.db.prepare('INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)').run(name, role, tokenHash(token), now).lastInsertRowid);
+  /** A machine (or the demo's admin): signs in with a bearer token. `itemTypes`: what a courier may load. */
+  add(name: string, role: Role, token: string, now: number, itemTypes: readonly ItemType[] | null = null): UserRow {
+    const id = Number(this.db.prepare('INSERT INTO users (name, role, token_hash, created_at, item_types) VALUES (?, ?, ?, ?, ?)')
+      .run(name, role, tokenHash(token), now, itemTypesColumn(role, itemTypes)).lastInsertRowid);
     return { id, name, role, createdAt: now };
   }
 
   /** A person: signs in with a password (`mustChange`: one made for them, to be replaced at the first sign-in). */
-  addPerson(name: string, role: Role, passwordHash: string, now: number, mustChange: boolean): UserRow {
-    const id = Number(this.db.prepare('INSERT INTO users (name, role, password_hash, must_change, password_set_at, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(name, role, passwordHash, mustChange ? 1 : 0, now, now).lastInsertRowid);
+  addPerson(name: string, role: Role, passwordHash: string, now: number, mustChange: boolean, itemTypes: readonly ItemType[] | null = null): UserRow {
+    const id = Number(this.db.prepare('INSERT INTO users (name, role, password_hash, must_change, password_set_at, created_at, item_types) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(name, role, passwordHash, mustChange ? 1 : 0, now, now, itemTypesColumn(role, itemTypes)).lastInsertRowid);
     return { id, name, role, createdAt: now };
+  }
+
+  /** The item types a courier may load (their department's); empty for anyone else. */
+  itemTypesOf(id: number): ItemType[] {
+    const r = this.db.prepare('SELECT item_types FROM users WHERE id = ?').get(id) as { item_types: string | null } | undefined;
+    return parseItemTypes(r?.item_types ?? null);
+  }
+
+  /** The current couriers who may load items of this type, by name. */
+  couriersFor(type: ItemType): string[] {
+    return (this.db.prepare(`SELECT name FROM users WHERE role = 'courier' AND revoked_at IS NULL AND item_types IS NOT NULL
+      AND EXISTS (SELECT 1 FROM json_each(users.item_types) WHERE value = ?) ORDER BY name`).all(type) as { name: string }[]).map((r) => r.name);
   }
 
   byId(id: number): UserRow | undefined {
@@ -87,4 +101,20 @@ export class UsersRepo {
     return (this.db.prepare('SELECT id, name, role, created_at FROM users WHERE revoked_at IS NULL ORDER BY id').all() as { id: number; name: string; role: Role; created_at: number }[])
       .map((r) => ({ id: r.id, name: r.name, role: r.role, createdAt: r.created_at }));
   }
+}
+
+/** Only a courier has item types, and a courier always has at least one. */
+function itemTypesColumn(role: Role, types: readonly ItemType[] | null): string | null {
+  if (role !== 'courier') {
+    if (types && types.length > 0) throw new Error(`only a courier has item types, not the ${role} role`);
+    return null;
+  }
+  if (!types || types.length === 0) throw new Error('a courier needs the item types they may load');
+  return JSON.stringify([...new Set(types)]);
+}
+
+function parseItemTypes(column: string | null): ItemType[] {
+  if (column === null) return [];
+  const parsed = JSON.parse(column) as unknown;
+  return Array.isArray(parsed) ? parsed.filter((t): t is ItemType => (itemTypes as readonly unknown[]).includes(t)) : [];
 }

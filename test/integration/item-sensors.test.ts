@@ -77,7 +77,7 @@ describe('loads on a board with item sensors', () => {
     expect(empty).toMatchObject({ state: 'aborted', reason: 'item-not-detected' });
     expect((await h.call('GET', `/api/v1/loads/${empty.loadId}`)).json).toMatchObject({ state: 'aborted', reason: 'item-not-detected' });
     const aborted = events(h, 'load.aborted');
-    expect(aborted.map((e) => e.data)).toEqual([{ loadId: empty.loadId, caseNo: 'IT-LOAD-1', compartment: empty.compartment, reason: 'item-not-detected' }]);
+    expect(aborted.map((e) => e.data)).toEqual([{ loadId: empty.loadId, caseNo: 'IT-LOAD-1', compartment: empty.compartment, reason: 'item-not-detected', by: 'admin:admin' }]);
     expect(events(h, 'item.loaded')).toEqual([]);
     // The item is expected again and its compartment free: the case is as it was before the scan.
     const c = (await h.call('GET', '/api/v1/cases/IT-LOAD-1')).json;

@@ -336,13 +336,13 @@ describe('notify: the SMS gateway gets the credential', () => {
     await observer.waitFor((m) => m.topic === topics.notify && m.json?.caseNo === 'HANG-2', 'the next credential');
   });
 
-  it('a case that becomes ready sends caseNo, full phone, code, QR and expiry to …/notify, and that code opens it', async () => {
+  it('a case that becomes ready sends kind "credential", caseNo, full phone, code, QR and expiry to …/notify, and that code opens it', async () => {
     const h = await cabinet('MQ-NOTIFY');
     const topics = new Topics('MQ-NOTIFY');
     expect((await h.call('POST', '/api/v1/cases', caseBody('NT-1', [{ type: 'seal', barcode: 'NT-SEAL' }]))).status).toBe(201);
     const compartment = await loadItem(h, 'NT-SEAL');
     const notify = await observer.waitFor((m) => m.topic === topics.notify && m.json?.caseNo === 'NT-1', 'the notify message');
-    expect(notify.json).toEqual({ caseNo: 'NT-1', phone: FULL_PHONE, code: expect.stringMatching(/^\d{8}$/), qr: expect.any(String), expiresAt: expect.any(String) });
+    expect(notify.json).toEqual({ kind: 'credential', caseNo: 'NT-1', phone: FULL_PHONE, code: expect.stringMatching(/^\d{8}$/), qr: expect.any(String), expiresAt: expect.any(String) });
     expect(Date.parse(notify.json.expiresAt)).toBeGreaterThan(Date.now());
 
     const r = await h.call('POST', '/api/v1/kiosk/pickup', { code: notify.json.code, idSuffix: ID_SUFFIX }, null);

@@ -112,9 +112,9 @@ describe('GET /docs/json: the OpenAPI 3.1 document of the admin API', () => {
     expect(Object.keys(doc.paths).filter((p) => !p.startsWith('/api/v1/'))).toEqual([]);
   });
 
-  it("POST /cases: the validator's own body, strict at every level, for clerks", () => {
+  it("POST /cases: the validator's own body, strict at every level, for clerks and the hall system", () => {
     const op = doc.paths['/api/v1/cases'].post;
-    expect(op['x-roles']).toEqual(['clerk', 'admin']);
+    expect(op['x-roles']).toEqual(['clerk', 'admin', 'integration']);
     expect(op.security).toEqual([{ bearerAuth: [] }, { sessionCookie: [] }]);
     expect(op.requestBody.required).toBe(true);
     const body = op.requestBody.content['application/json'].schema;
@@ -128,6 +128,14 @@ describe('GET /docs/json: the OpenAPI 3.1 document of the admin API', () => {
     expect(body.properties.items.items.properties.type.enum).toEqual([...itemTypes]);
     expect(Object.keys(op.responses).sort()).toEqual(['201', '400', '401', '403', '409', '429', '503']);
     expect(op.responses['409'].description).toContain('duplicate-case');
+    expect(op.responses['409'].description).toContain('case-differs');
+    // The hall system amends and cancels; couriers load (their own item types) and see how their loads went.
+    expect(doc.paths['/api/v1/cases/{caseNo}'].put['x-roles']).toEqual(['integration', 'admin']);
+    expect(doc.paths['/api/v1/cases/{caseNo}'].put.requestBody.content['application/json'].schema).toMatchObject({ additionalProperties: false, required: ['caseNo', 'enterprise', 'applicant', 'items'] });
+    expect(doc.paths['/api/v1/cases/{caseNo}/cancel'].post['x-roles']).toEqual(['integration', 'admin']);
+    expect(doc.paths['/api/v1/loads'].post['x-roles']).toEqual(['clerk', 'admin', 'courier']);
+    expect(doc.paths['/api/v1/loads'].post.responses['403'].description).toContain('not-your-item-type');
+    expect(doc.paths['/api/v1/loads/{loadId}'].get['x-roles']).toContain('courier');
   });
 
   it('path, query and optional bodies come from the routes', () => {
@@ -194,7 +202,7 @@ describe('GET /docs/json: the OpenAPI 3.1 document of the admin API', () => {
       }
     }
     expect(checked.staff).toBeGreaterThan(15);
-    expect(checked.kiosk).toBe(4);
+    expect(checked.kiosk).toBe(5);
     expect(checked.open).toBe(1); // GET /health
     expect(checked.session).toBe(2); // POST and DELETE /session
   });

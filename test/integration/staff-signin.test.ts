@@ -89,7 +89,7 @@ describe('signing in with a name and a password', () => {
     expect(ok.headers['set-cookie']).toEqual([expect.stringMatching(/^govlocker_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/)]);
     const cookie = cookieOf(ok);
 
-    expect((await http('GET', '/api/v1/me', { cookie, from })).json).toEqual({ name: 'li', role: 'clerk', may: { loadAndCreate: true, acknowledgeAlarms: false, openRemotely: false } });
+    expect((await http('GET', '/api/v1/me', { cookie, from })).json).toEqual({ name: 'li', role: 'clerk', may: { loadAndCreate: true, acknowledgeAlarms: false, openRemotely: false, load: true, viewCabinet: true } });
     expect((await http('GET', '/api/v1/compartments', { cookie, from })).status).toBe(200);
     const created = await http('POST', '/api/v1/cases', { cookie, from, body: caseBody('BY-SIGNIN-1', [{ type: 'seal', barcode: 'SIGNIN-SEAL-1' }]) });
     expect(created.status, JSON.stringify(created.json)).toBe(201);
@@ -349,13 +349,27 @@ describe('signing in with a name and a password', () => {
 describe('govlocker users add --password', () => {
   it('adds a person who signs in with that password; a weak one is refused by name with the fix; without it, a token as before; audited without the secret', async () => {
     const data = ['--data', h.dataDir];
-    const added = await runGovlocker(['users', 'add', '--name', 'sun', '--role', 'courier', '--password', 'couriers bring the seals', ...data]);
+    const added = await runGovlocker(['users', 'add', '--name', 'sun', '--role', 'courier', '--items', 'seal,invoice', '--password', 'couriers bring the seals', ...data]);
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toMatch(/added courier "sun", who signs in with the password/);
+    expect(added.stdout).toContain('sun may load: seal, invoice');
+    expect(h.controller.cabinet.context.repos.users.itemTypesOf(h.controller.cabinet.context.repos.users.byName('sun')!.id)).toEqual(['seal', 'invoice']);
     expect(added.stdout + added.stderr).not.toContain('couriers bring the seals');
     const signedIn = await http('POST', '/api/v1/session', { body: { name: 'sun', password: 'couriers bring the seals' }, from: '127.0.0.11' });
     expect(signedIn.status).toBe(200);
     expect(signedIn.json).toMatchObject({ name: 'sun', role: 'courier', mustChangePassword: false });
+
+    // A courier's item types are the domain's, and only a courier has them.
+    const [noItems, badItem, itemsForClerk] = await Promise.all([
+      runGovlocker(['users', 'add', '--name', 'he-courier', '--role', 'courier', '--password', 'a long enough sentence', ...data]),
+      runGovlocker(['users', 'add', '--name', 'he-courier', '--role', 'courier', '--items', 'seal,stamp', '--password', 'a long enough sentence', ...data]),
+      runGovlocker(['users', 'add', '--name', 'he-courier', '--role', 'clerk', '--items', 'seal', '--password', 'a long enough sentence', ...data]),
+    ]);
+    expect([noItems.code, badItem.code, itemsForClerk.code]).toEqual([2, 2, 2]);
+    expect(noItems.stderr).toMatch(/a courier needs --items: the item types they may load, comma-separated, from licence-original, licence-copy, seal, invoice, tax-device, other/);
+    expect(badItem.stderr).toMatch(/--items: "stamp" is not an item type/);
+    expect(itemsForClerk.stderr).toMatch(/--items is for a courier/);
+    expect(h.controller.cabinet.context.repos.users.byName('he-courier')).toBeUndefined();
 
     const [weak, badRole, noPassword, mustChange] = await Promise.all([
       runGovlocker(['users', 'add', '--name', 'tian', '--role', 'clerk', '--password', 'short', ...data]),
@@ -382,7 +396,7 @@ describe('govlocker users add --password', () => {
 
     const entries = (await audit()).filter((e) => e.action === 'user.added' && e.actor === 'cli');
     expect(entries.map((e) => e.data)).toEqual(expect.arrayContaining([
-      { name: 'sun', role: 'courier', signsInWith: 'password', mustChangePassword: false },
+      { name: 'sun', role: 'courier', signsInWith: 'password', mustChangePassword: false, itemTypes: ['seal', 'invoice'] },
       { name: 'hall-system', role: 'integration', signsInWith: 'token' },
       { name: 'qian', role: 'ops', signsInWith: 'password', mustChangePassword: true },
     ]));
