@@ -76,16 +76,18 @@ async function add(dir: string, name: string, role: Role, password: string | und
 }
 
 /**
- * `--items seal,invoice`: the item types a courier's department brings, each from the domain's list; required
- * for a courier (what they may load) and refused for every other role (who may load anything or nothing).
+ * `--items seal,invoice`: the item types a courier's department brings, each from the domain's list; refused
+ * for every other role (who may load anything or nothing). A courier added without it (CONTRACT §8's command as
+ * written: one courier service for every department) may load every item type, and is told so.
  */
 function courierItems(role: Role, items: string | undefined): ItemType[] | null {
   if (role !== 'courier') {
     if (items !== undefined) fail(`--items is for a courier (the item types their department brings), not the ${role} role`);
     return null;
   }
-  const given = (items ?? '').split(',').map((t) => t.trim()).filter(Boolean);
-  if (given.length === 0) fail(`a courier needs --items: the item types they may load, comma-separated, from ${itemTypes.join(', ')} (e.g. --items seal)`);
+  if (items === undefined) return [...itemTypes];
+  const given = items.split(',').map((t) => t.trim()).filter(Boolean);
+  if (given.length === 0) fail(`--items is empty: name the item types the courier may load, comma-separated, from ${itemTypes.join(', ')} (e.g. --items seal), or leave --items out for every type`);
   const unknown = given.filter((t) => !(itemTypes as readonly string[]).includes(t));
   if (unknown.length > 0) fail(`--items: ${unknown.map((t) => `"${t}"`).join(', ')} ${unknown.length > 1 ? 'are not item types' : 'is not an item type'}; the item types are ${itemTypes.join(', ')}`);
   return [...new Set(given)] as ItemType[];

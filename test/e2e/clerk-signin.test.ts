@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../controller/secrets/password-hash.ts';
 import type { Role } from '../../controller/store/users-repo.ts';
-import { collectPageErrors, launchChromium, screenshot } from '../support/browser.ts';
+import { launchChromium, screenshot, watchPage } from '../support/browser.ts';
 import { caseBody, startHarness, until, type Harness } from '../support/cabinet-harness.ts';
 
 // The clerk station's sign-in in a real Chromium: a person added with a password signs in with name and
@@ -51,15 +51,7 @@ async function signIn(page: Page, name: string, password: string): Promise<void>
   await page.locator('#password').press('Enter');
 }
 
-/** Chromium logs every 4xx answer as a console error; those are checked apart, as `refusals`. */
-function watch(page: Page): { errors: () => string[]; refusals: string[] } {
-  const all = collectPageErrors(page);
-  const refusals: string[] = [];
-  page.on('response', (r) => {
-    if (r.status() >= 400) refusals.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
-  });
-  return { errors: () => all.filter((e) => !e.startsWith('console: Failed to load resource: the server responded with a status of')), refusals };
-}
+const watch = watchPage;
 
 const sessionCookieOf = async (context: BrowserContext) => (await context.cookies(base())).find((c) => c.name === 'govlocker_session');
 

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchChromium, screenshot } from '../support/browser.ts';
+import { launchChromium, screenshot, watchPage } from '../support/browser.ts';
 import { startHarness, until, type Harness } from '../support/cabinet-harness.ts';
 import { addUser, simDoor } from '../support/cabinet-steps.ts';
 
@@ -22,18 +22,7 @@ afterAll(async () => {
 /** Waits (up to `ms`) for what the page shows to match. */
 const poll = <T>(read: () => Promise<T>, ms = 5000) => expect.poll(read, { timeout: ms, interval: 50 });
 
-/**
- * Chromium logs every 4xx/5xx answer as a console error. Those are checked apart, against the refusals the test
- * provokes on purpose (`refusals`); every other console error and uncaught exception is a page error.
- */
-function watch(page: Page): { errors: () => string[]; refusals: string[] } {
-  const all = collectPageErrors(page);
-  const refusals: string[] = [];
-  page.on('response', (r) => {
-    if (r.status() >= 400) refusals.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
-  });
-  return { errors: () => all.filter((e) => !e.startsWith('console: Failed to load resource: the server responded with a status of')), refusals };
-}
+const watch = watchPage;
 
 /** The pasted-token sign-in sits under "使用令牌登录" (name and password come first). */
 async function openTokenSignIn(page: Page): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchChromium, screenshot } from '../support/browser.ts';
+import { collectPageErrors, FAKE_SPEECH, launchChromium, screenshot } from '../support/browser.ts';
 import { ID_SUFFIX, until } from '../support/cabinet-harness.ts';
 import { FULL_ID_NUMBER, readyCase, simDoor } from '../support/cabinet-steps.ts';
 import { startIdCardHarness, type IdCardHarness } from '../support/id-card-harness.ts';
@@ -13,14 +13,6 @@ const OWN_CARD = { idNumber: FULL_ID_NUMBER, name: '张三' };
 const CARD_PROMPT = '请将身份证放在读卡区，或输入身份证号后6位';
 const TYPED_PROMPT = '请输入身份证号码后6位（最后一位可能是 X）';
 
-/** Records what the page would say aloud instead of saying it. */
-const FAKE_SPEECH = `
-  window.__spoken = [];
-  window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; this.lang = ''; this.voice = null; } };
-  Object.defineProperty(window, 'speechSynthesis', { configurable: true, value: {
-    speak(u) { window.__spoken.push({ text: u.text, lang: u.lang }); }, cancel() {}, getVoices() { return []; },
-  } });
-`;
 
 let browser: Browser;
 let h: IdCardHarness;

@@ -3,7 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readQueuedNotify } from '../../controller/domain/notify.ts';
 import { CardRead } from '../../firmware-bridge/idcard/card-read.ts';
-import { collectPageErrors, launchChromium, screenshot } from '../support/browser.ts';
+import { collectPageErrors, FAKE_SPEECH, launchChromium, screenshot, textLegibility } from '../support/browser.ts';
 import { ID_SUFFIX, startHarness, until, type Harness, type HarnessOptions } from '../support/cabinet-harness.ts';
 import { FULL_ID_NUMBER, FULL_PHONE, readyCase, simDoor } from '../support/cabinet-steps.ts';
 
@@ -14,14 +14,6 @@ import { FULL_ID_NUMBER, FULL_PHONE, readyCase, simDoor } from '../support/cabin
 const WINDOW = '3';
 const CASE = 'BY2026112300017';
 
-/** Records what the page would say aloud instead of saying it. */
-const FAKE_SPEECH = `
-  window.__spoken = [];
-  window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; this.lang = ''; this.voice = null; } };
-  Object.defineProperty(window, 'speechSynthesis', { configurable: true, value: {
-    speak(u) { window.__spoken.push({ text: u.text, lang: u.lang }); }, cancel() {}, getVoices() { return []; },
-  } });
-`;
 
 let browser: Browser;
 let h: Harness | null = null;
@@ -227,27 +219,7 @@ describe('"没收到取件码？" on the kiosk page', () => {
     const page = await openKiosk(harness);
     await page.locator('#lost').tap();
     await tap(page, 'BY-07');
-    const found = await page.evaluate(() => {
-      const parse = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
-      const lum = ([r, g, b]: number[]) => [r!, g!, b!].map((v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i]!, 0);
-      const background = (el: Element | null): number[] => {
-        for (let e = el; e; e = e.parentElement) {
-          const c = parse(getComputedStyle(e).backgroundColor);
-          if (c.length === 3 || c[3]! > 0) return c.slice(0, 3);
-        }
-        return [255, 255, 255];
-      };
-      const out: { text: string; size: number; contrast: number }[] = [];
-      for (const el of document.querySelectorAll('body *')) {
-        const own = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent!.trim()).join('');
-        const box = (el as HTMLElement).getBoundingClientRect();
-        if (!own || box.width === 0 || box.height === 0 || el.closest('[hidden], script, style')) continue;
-        const style = getComputedStyle(el);
-        const [a, b] = [lum(parse(style.color)), lum(background(el))];
-        out.push({ text: own.slice(0, 30), size: parseFloat(style.fontSize), contrast: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) });
-      }
-      return out;
-    });
+    const found = await textLegibility(page);
     expect(found.length).toBeGreaterThan(30);
     for (const f of found) {
       expect(f.size, `"${f.text}" font size`).toBeGreaterThanOrEqual(24);

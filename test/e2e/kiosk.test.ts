@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ratingReasons } from '../../controller/domain/rating.ts';
-import { collectPageErrors, launchChromium, screenshot } from '../support/browser.ts';
+import { collectPageErrors, FAKE_SPEECH, launchChromium, screenshot, textLegibility } from '../support/browser.ts';
 import { ADMIN_TOKEN, ID_SUFFIX, startHarness, until, type Harness } from '../support/cabinet-harness.ts';
 import { FULL_ID_NUMBER, FULL_PHONE, readyCase, simDoor } from '../support/cabinet-steps.ts';
 import { openSseStream, type SseReader } from '../support/sse-reader.ts';
@@ -13,14 +13,6 @@ import { openSseStream, type SseReader } from '../support/sse-reader.ts';
 /** The help window the hall configured; the page learns it from the screen stream's `hello`. */
 const WINDOW = '3';
 
-/** Records what the page would say aloud instead of saying it. */
-const FAKE_SPEECH = `
-  window.__spoken = [];
-  window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; this.lang = ''; this.voice = null; } };
-  Object.defineProperty(window, 'speechSynthesis', { configurable: true, value: {
-    speak(u) { window.__spoken.push({ text: u.text, lang: u.lang }); }, cancel() {}, getVoices() { return []; },
-  } });
-`;
 
 let browser: Browser;
 let h: Harness;
@@ -385,27 +377,7 @@ describe('the kiosk page (/kiosk) in Chromium', () => {
     const ready = await readyCase(h, 'KIOSK-LOOK', [{ type: 'licence-copy', barcode: 'KLK-COPY' }]);
     const page = await openKiosk();
     /** Every visible element with its own text: font size, and contrast against what is behind it (WCAG). */
-    const audit = () => page.evaluate(() => {
-      const parse = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
-      const lum = ([r, g, b]: number[]) => [r!, g!, b!].map((v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i]!, 0);
-      const background = (el: Element | null): number[] => {
-        for (let e = el; e; e = e.parentElement) {
-          const c = parse(getComputedStyle(e).backgroundColor);
-          if (c.length === 3 || c[3]! > 0) return c.slice(0, 3);
-        }
-        return [255, 255, 255];
-      };
-      const out: { text: string; size: number; contrast: number }[] = [];
-      for (const el of document.querySelectorAll('body *')) {
-        const own = [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent!.trim()).join('');
-        const box = (el as HTMLElement).getBoundingClientRect();
-        if (!own || box.width === 0 || box.height === 0 || el.closest('[hidden], script, style')) continue;
-        const style = getComputedStyle(el);
-        const [a, b] = [lum(parse(style.color)), lum(background(el))];
-        out.push({ text: own.slice(0, 30), size: parseFloat(style.fontSize), contrast: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) });
-      }
-      return out;
-    });
+    const audit = () => textLegibility(page);
     const check = async (screen: string) => {
       const found = await audit();
       expect(found.length, screen).toBeGreaterThan(5);

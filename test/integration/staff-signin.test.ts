@@ -361,15 +361,20 @@ describe('govlocker users add --password', () => {
 
     // A courier's item types are the domain's, and only a courier has them.
     const [noItems, badItem, itemsForClerk] = await Promise.all([
-      runGovlocker(['users', 'add', '--name', 'he-courier', '--role', 'courier', '--password', 'a long enough sentence', ...data]),
+      runGovlocker(['users', 'add', '--name', 'he-courier', '--role', 'courier', '--items', ' , ', '--password', 'a long enough sentence', ...data]),
       runGovlocker(['users', 'add', '--name', 'he-courier', '--role', 'courier', '--items', 'seal,stamp', '--password', 'a long enough sentence', ...data]),
       runGovlocker(['users', 'add', '--name', 'he-courier', '--role', 'clerk', '--items', 'seal', '--password', 'a long enough sentence', ...data]),
     ]);
     expect([noItems.code, badItem.code, itemsForClerk.code]).toEqual([2, 2, 2]);
-    expect(noItems.stderr).toMatch(/a courier needs --items: the item types they may load, comma-separated, from licence-original, licence-copy, seal, invoice, tax-device, other/);
+    expect(noItems.stderr).toMatch(/--items is empty: name the item types the courier may load, comma-separated, from licence-original, licence-copy, seal, invoice, tax-device, other/);
     expect(badItem.stderr).toMatch(/--items: "stamp" is not an item type/);
     expect(itemsForClerk.stderr).toMatch(/--items is for a courier/);
     expect(h.controller.cabinet.context.repos.users.byName('he-courier')).toBeUndefined();
+    // The contract's command as written (no --items): a courier for every item type, told so.
+    const anyItem = await runGovlocker(['users', 'add', '--name', 'post-office', '--role', 'courier', '--password', 'a long enough sentence', ...data]);
+    expect(anyItem.code, anyItem.stderr).toBe(0);
+    expect(anyItem.stdout).toContain('post-office may load: licence-original, licence-copy, seal, invoice, tax-device, other');
+    expect(h.controller.cabinet.context.repos.users.itemTypesOf(h.controller.cabinet.context.repos.users.byName('post-office')!.id)).toEqual(['licence-original', 'licence-copy', 'seal', 'invoice', 'tax-device', 'other']);
 
     const [weak, badRole, noPassword, mustChange] = await Promise.all([
       runGovlocker(['users', 'add', '--name', 'tian', '--role', 'clerk', '--password', 'short', ...data]),
