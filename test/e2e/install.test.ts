@@ -103,6 +103,9 @@ describe('provision → HTTPS → sign in → load → pick up', () => {
     await page.locator('#barcode').press('Enter');
     await poll(() => page.locator('#loadPrompt').innerText()).toMatch(/请将物品放入 \w+ 号格口/);
     const compartment = /请将物品放入 (\w+) 号格口/.exec(await page.locator('#loadPrompt').innerText())![1]!;
+    // The doors are polled (every 250 ms): a person shuts a door only after the cabinet has seen it open.
+    const seenOpen = async () => ((await fromPage(page, 'GET', '/api/v1/compartments')).json as { id: string; door: string }[]).find((c) => c.id === compartment)?.door === 'open';
+    await until(seenOpen, 8000, 'the controller to see the door open for the load');
     expect((await call(`${control}/sim/doors/${compartment}/close`, { method: 'POST', body: { occupied: true } })).status).toBe(200);
     await poll(() => page.locator('#loadPrompt').innerText()).toContain(`办件 BY-E2E-CASE-1 已全部装入（${compartment}）`);
     await screenshot(page, 'install-clerk-loaded-over-https');
@@ -121,6 +124,7 @@ describe('provision → HTTPS → sign in → load → pick up', () => {
     await screen.keyboard.type(ID_SUFFIX);
     await screen.keyboard.press('Enter');
     await until(async () => (await call(`${control}/sim/state`)).json.doors[compartment].open, 8000, 'the door open for the applicant');
+    await until(seenOpen, 8000, 'the controller to see the door open for the pickup');
     expect((await call(`${control}/sim/doors/${compartment}/close`, { method: 'POST', body: { occupied: false } })).status).toBe(200);
     await poll(async () => (await fromPage(page, 'GET', '/api/v1/cases/BY-E2E-CASE-1')).json.state).toBe('collected');
 
