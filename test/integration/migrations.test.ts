@@ -173,3 +173,30 @@ describe('a database written by a newer govlocker', () => {
     }
   });
 });
+
+describe('an upgrade that would leave a reference dangling', () => {
+  it('is rolled back whole and says why: the database stays at its version with every row', () => {
+    const dir = join(root, 'dangling');
+    const file = join(dir, 'govlocker.db');
+    const keyring = Keyring.openOrCreate(dir);
+    const last = migrations.length - 1;
+    const old = databaseAt(file, last);
+    rowsFor(old, last, keyring);
+    // An item whose case is gone (a hand-edited or damaged file): the table rebuild of the last migration must
+    // not carry it over silently.
+    old.pragma('foreign_keys = OFF');
+    old.prepare(`INSERT INTO items (case_no, type, barcode, state) VALUES ('NO-SUCH-CASE', 'seal', 'ORPHAN-1', 'expected')`).run();
+    const before = rowCounts(old);
+    old.close();
+
+    expect(() => openDatabase(file)).toThrow(new RegExp(`schema upgrade to version ${migrations.length} would leave 1 reference\\(s\\) dangling \\(first: items → cases\\): nothing was changed`));
+
+    const check = new Database(file, { readonly: true });
+    try {
+      expect(check.pragma('user_version', { simple: true })).toBe(last);
+      expect(rowCounts(check)).toEqual(before);
+    } finally {
+      check.close();
+    }
+  });
+});
