@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { collectPageErrors, FAKE_SPEECH, launchChromium, screenshot } from '../support/browser.ts';
+import { spoken, text } from '../support/kiosk-page.ts';
 import { ID_SUFFIX, until } from '../support/cabinet-harness.ts';
 import { FULL_ID_NUMBER, readyCase, simDoor } from '../support/cabinet-steps.ts';
 import { startIdCardHarness, type IdCardHarness } from '../support/id-card-harness.ts';
@@ -12,7 +13,6 @@ import { startIdCardHarness, type IdCardHarness } from '../support/id-card-harne
 const OWN_CARD = { idNumber: FULL_ID_NUMBER, name: '张三' };
 const CARD_PROMPT = '请将身份证放在读卡区，或输入身份证号后6位';
 const TYPED_PROMPT = '请输入身份证号码后6位（最后一位可能是 X）';
-
 
 let browser: Browser;
 let h: IdCardHarness;
@@ -45,8 +45,6 @@ async function openKiosk(): Promise<Page> {
   return page;
 }
 
-const text = async (page: Page, selector: string) => ((await page.locator(selector).textContent()) ?? '').trim();
-const spoken = (page: Page) => page.evaluate(() => (window as unknown as { __spoken: { text: string; lang: string }[] }).__spoken);
 async function tapKeys(page: Page, keys: string): Promise<void> {
   for (const k of keys) await page.locator(`#keys button[data-key="${k}"]`).tap();
 }

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readQueuedNotify } from '../../controller/domain/notify.ts';
 import { CardRead } from '../../firmware-bridge/idcard/card-read.ts';
 import { collectPageErrors, FAKE_SPEECH, launchChromium, screenshot, textLegibility } from '../support/browser.ts';
+import { lastSpoken, shown, spoken, text, visible } from '../support/kiosk-page.ts';
 import { ID_SUFFIX, startHarness, until, type Harness, type HarnessOptions } from '../support/cabinet-harness.ts';
 import { FULL_ID_NUMBER, FULL_PHONE, readyCase, simDoor } from '../support/cabinet-steps.ts';
 
@@ -13,7 +14,6 @@ import { FULL_ID_NUMBER, FULL_PHONE, readyCase, simDoor } from '../support/cabin
 
 const WINDOW = '3';
 const CASE = 'BY2026112300017';
-
 
 let browser: Browser;
 let h: Harness | null = null;
@@ -49,12 +49,6 @@ async function openKiosk(harness: Harness): Promise<Page> {
   await until(async () => (await text(page, '#help')).includes(`${WINDOW} 号窗口`), 5000, 'the kiosk stream said hello');
   return page;
 }
-
-const text = async (page: Page, selector: string) => ((await page.locator(selector).textContent()) ?? '').trim();
-const visible = (page: Page, selector: string) => page.locator(selector).isVisible();
-const spoken = (page: Page) => page.evaluate(() => (window as unknown as { __spoken: { text: string; lang: string }[] }).__spoken);
-const lastSpoken = async (page: Page) => (await spoken(page)).at(-1);
-const shown = async (page: Page, ...selectors: string[]) => (await Promise.all(selectors.map((s) => text(page, s)))).join(' ');
 
 async function waitText(page: Page, selector: string, wanted: string | RegExp, ms = 5000): Promise<string> {
   return until(async () => {

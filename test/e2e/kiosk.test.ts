@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ratingReasons } from '../../controller/domain/rating.ts';
 import { collectPageErrors, FAKE_SPEECH, launchChromium, screenshot, textLegibility } from '../support/browser.ts';
+import { lastSpoken, shown, spoken, text, visible } from '../support/kiosk-page.ts';
 import { ADMIN_TOKEN, ID_SUFFIX, startHarness, until, type Harness } from '../support/cabinet-harness.ts';
 import { FULL_ID_NUMBER, FULL_PHONE, readyCase, simDoor } from '../support/cabinet-steps.ts';
 import { openSseStream, type SseReader } from '../support/sse-reader.ts';
@@ -12,7 +13,6 @@ import { openSseStream, type SseReader } from '../support/sse-reader.ts';
 
 /** The help window the hall configured; the page learns it from the screen stream's `hello`. */
 const WINDOW = '3';
-
 
 let browser: Browser;
 let h: Harness;
@@ -48,13 +48,6 @@ async function openKiosk(): Promise<Page> {
   await until(async () => (await text(page, '#help')).includes(`${WINDOW} 号窗口`), 5000, 'the kiosk stream said hello');
   return page;
 }
-
-const text = async (page: Page, selector: string) => ((await page.locator(selector).textContent()) ?? '').trim();
-const visible = (page: Page, selector: string) => page.locator(selector).isVisible();
-const spoken = (page: Page) => page.evaluate(() => (window as unknown as { __spoken: { text: string; lang: string }[] }).__spoken);
-const lastSpoken = async (page: Page) => (await spoken(page)).at(-1);
-/** What the screen shows in these elements, joined the way the page speaks it. */
-const shown = async (page: Page, ...selectors: string[]) => (await Promise.all(selectors.map((s) => text(page, s)))).join(' ');
 
 async function tapKeys(page: Page, keys: string): Promise<void> {
   for (const k of keys) await page.locator(`#keys button[data-key="${k}"]`).tap();
