@@ -7,8 +7,13 @@ import type { LockboardProtocol } from '../simulator/lockboard-protocol.ts';
 import { startBenchBus } from './lockboard-bus.ts';
 
 const TOKEN = 'bench-admin-token';
-const wait = async (check: () => boolean) => {
-  while (!check()) await new Promise((r) => setTimeout(r, 1));
+/** Polls `check` every millisecond; a round that never gets there fails the benchmark by name, not silently. */
+const wait = async (check: () => boolean, what: string, timeoutMs = 10_000) => {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`lock-board latency: ${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
 };
 
 export interface LockboardLatency {
@@ -65,12 +70,13 @@ export async function measureLockboardLatency(protocol: LockboardProtocol, round
     await latchOver();
     let t0 = performance.now();
     const load = await post('/loads', { barcode: `${caseNo}-S` });
+    if (typeof load.compartment !== 'string') throw new Error(`round ${i}: load refused: ${JSON.stringify(load)}`);
     const loaded = load.compartment as string;
-    await wait(() => sensed.has(loaded));
-    await wait(() => frameHeard(loaded, t0) !== null);
+    await wait(() => sensed.has(loaded), `round ${i}: the loaded door ${loaded} sensed open`);
+    await wait(() => frameHeard(loaded, t0) !== null, `round ${i}: the open frame for ${loaded} heard`);
     if (counted) openToFrame.push(frameHeard(loaded, t0)! - t0);
     bus.model.close(loaded, { occupied: true }); // seen shut at the next poll
-    await wait(() => controller.cabinet.services.loading.state(load.loadId)!.state === 'committed');
+    await wait(() => controller.cabinet.services.loading.state(load.loadId)?.state === 'committed', `round ${i}: the load committed`);
 
     const { code } = await post(`/cases/${caseNo}/notify`);
     sensed.clear();
@@ -79,14 +85,14 @@ export async function measureLockboardLatency(protocol: LockboardProtocol, round
     const answer = await post('/kiosk/pickup', { code, idSuffix: '011235' }, false);
     if (answer.result !== 'opened') throw new Error(`pickup refused: ${JSON.stringify(answer)}`);
     const opened = answer.compartments as string[];
-    await wait(() => opened.every((d) => sensed.has(d)));
-    await wait(() => opened.every((d) => frameHeard(d, t0) !== null));
+    await wait(() => opened.every((d) => sensed.has(d)), `round ${i}: the pickup's doors sensed open`);
+    await wait(() => opened.every((d) => frameHeard(d, t0) !== null), `round ${i}: the pickup's open frames heard`);
     if (counted) {
       pickupSensedOpen.push(Math.max(...opened.map((d) => sensed.get(d)!)) - t0);
       openToFrame.push(...opened.map((d) => frameHeard(d, t0)! - t0));
     }
     for (const d of opened) bus.model.close(d, { occupied: false });
-    await wait(() => controller.cabinet.services.cases.view(caseNo)!.state === 'collected');
+    await wait(() => controller.cabinet.services.cases.view(caseNo)?.state === 'collected', `round ${i}: the case collected`);
   }
   await controller.stop();
   await bus.stop();

@@ -20,14 +20,28 @@ export interface OpenTransportOptions {
   readonly signal?: AbortSignal;
   /** Serial framing (8N1 when not given). */
   readonly framing?: SerialFraming;
+  /**
+   * TCP only: each read is handed to the 'data' listeners straight from the socket, copied out of one reused
+   * buffer, without the stream's queueing (for a bus polled several times a second, most of what a read costs).
+   */
+  readonly directReads?: boolean;
 }
+
+/** Large enough for any reply a lock board or reader sends; a longer read arrives as several chunks. */
+const DIRECT_READ_BYTES = 4096;
 
 /** Opens the transport; rejects (leaving nothing open) when it cannot. */
 export async function openTransport(transport: TransportConfig, options: OpenTransportOptions): Promise<Duplex> {
   const { signal } = options;
   if (signal?.aborted) throw new Error('aborted');
   if (transport.kind === 'tcp') {
-    const socket = net.createConnection({ host: transport.host, port: transport.port });
+    const socket: net.Socket = net.createConnection({
+      host: transport.host,
+      port: transport.port,
+      ...(options.directReads
+        ? { onread: { buffer: Buffer.allocUnsafe(DIRECT_READ_BYTES), callback: (bytes: number, buffer: Uint8Array): boolean => (socket.emit('data', Buffer.from(buffer.subarray(0, bytes))), true) } }
+        : {}),
+    });
     socket.setNoDelay(true); // requests are a few bytes: the worst case for Nagle
     const onAbort = (): void => void socket.destroy();
     signal?.addEventListener('abort', onAbort);

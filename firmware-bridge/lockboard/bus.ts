@@ -46,6 +46,8 @@ export class LockBus {
   readonly #options: LockBusOptions;
   readonly #closeListeners = new Set<BusCloseListener>();
   #tail: Promise<unknown> = Promise.resolve();
+  /** Transactions asked for and not yet answered (the one on the line included). */
+  #queued = 0;
   #waiting: Waiting | null = null;
   #lastEnd = 0;
   #closed = false;
@@ -70,8 +72,13 @@ export class LockBus {
 
   /** Writes the request when its turn comes and resolves with what came back. */
   transact<T>(transaction: Transaction<T>, timeoutMs: number): Promise<BusAnswer<T>> {
-    const run = this.#tail.then(() => this.#exchange(transaction, timeoutMs));
-    this.#tail = run.catch(() => {});
+    // An idle bus starts at once; a busy one queues behind the last transaction. (Polling asks several times a
+    // second for months: one promise per exchange rather than a chain of them.)
+    const idle = this.#queued === 0;
+    this.#queued++;
+    const start = () => this.#startExchange(transaction, timeoutMs);
+    const run = idle ? start() : this.#tail.then(start, start);
+    this.#tail = run;
     return run;
   }
 
@@ -93,51 +100,73 @@ export class LockBus {
     await this.#gone;
   }
 
-  async #exchange<T>(transaction: Transaction<T>, timeoutMs: number): Promise<BusAnswer<T>> {
+  /** Waits out the quiet gap when one is due, then exchanges; never rejects. */
+  #startExchange<T>(transaction: Transaction<T>, timeoutMs: number): Promise<BusAnswer<T>> {
     const gapMs = this.#options.gapMs ?? 0;
-    const sinceLast = performance.now() - this.#lastEnd;
-    if (gapMs > 0 && sinceLast < gapMs) await new Promise((resolve) => setTimeout(resolve, gapMs - sinceLast));
-    if (this.#closed || this.#stream.destroyed || !this.#stream.writable) return { kind: 'closed', sent: false };
+    const waitMs = gapMs - (performance.now() - this.#lastEnd);
+    if (gapMs <= 0 || waitMs <= 0) return this.#exchange(transaction, timeoutMs);
+    return new Promise((resolve) => setTimeout(resolve, waitMs)).then(() => this.#exchange(transaction, timeoutMs));
+  }
+
+  #exchange<T>(transaction: Transaction<T>, timeoutMs: number): Promise<BusAnswer<T>> {
+    try {
+      if (this.#closed || this.#stream.destroyed || !this.#stream.writable) {
+        this.#queued--;
+        return Promise.resolve({ kind: 'closed', sent: false });
+      }
+      return this.#send(transaction, timeoutMs);
+    } catch (error) {
+      // A bug, not the wire: the bus stays usable for the next transaction.
+      if (this.#waiting) this.#waiting = null;
+      this.#queued--;
+      return Promise.reject(error);
+    }
+  }
+
+  /** Writes the request and waits for its reply; a throw here (a bug) reaches `#exchange`, not the promise. */
+  #send<T>(transaction: Transaction<T>, timeoutMs: number): Promise<BusAnswer<T>> {
     const counters = this.#options.counters;
     const reader = new FrameReader(transaction.reply);
     const started = performance.now();
-    return new Promise<BusAnswer<T>>((resolve) => {
-      let timer: NodeJS.Timeout | null = null;
-      const finish = (answer: BusAnswer<T>): void => {
+    let resolve!: (answer: BusAnswer<T>) => void;
+    const answered = new Promise<BusAnswer<T>>((r) => (resolve = r));
+    let timer: NodeJS.Timeout | null = null;
+    const finish = (answer: BusAnswer<T>): void => {
+      if (this.#waiting !== waiting) return;
+      if (timer) clearTimeout(timer);
+      this.#waiting = null;
+      this.#queued--;
+      this.#lastEnd = performance.now();
+      resolve(answer);
+    };
+    const waiting: Waiting = {
+      push: (chunk) => {
+        const step = reader.push(chunk);
+        this.#count(step.skipped);
+        if (step.kind !== 'frame') return;
+        counters.replies++;
+        finish({ kind: 'reply', value: step.value, frame: step.frame, ms: performance.now() - started });
+      },
+      closed: () => {
+        this.#count(reader.end());
+        finish({ kind: 'closed', sent: true });
+      },
+    };
+    this.#waiting = waiting;
+    counters.requests++;
+    if (transaction.kind === 'open') counters.opens++;
+    this.#stream.write(transaction.bytes);
+    timer = setTimeout(() => {
+      timer = null;
+      // Timers run before I/O: a reply already waiting in the socket (this process was busy) is read first.
+      setImmediate(() => {
         if (this.#waiting !== waiting) return;
-        if (timer) clearTimeout(timer);
-        this.#waiting = null;
-        this.#lastEnd = performance.now();
-        resolve(answer);
-      };
-      const waiting: Waiting = {
-        push: (chunk) => {
-          const step = reader.push(chunk);
-          this.#count(step.skipped);
-          if (step.kind !== 'frame') return;
-          counters.replies++;
-          finish({ kind: 'reply', value: step.value, frame: step.frame, ms: performance.now() - started });
-        },
-        closed: () => {
-          this.#count(reader.end());
-          finish({ kind: 'closed', sent: true });
-        },
-      };
-      this.#waiting = waiting;
-      counters.requests++;
-      if (transaction.kind === 'open') counters.opens++;
-      this.#stream.write(transaction.bytes);
-      timer = setTimeout(() => {
-        timer = null;
-        // Timers run before I/O: a reply already waiting in the socket (this process was busy) is read first.
-        setImmediate(() => {
-          if (this.#waiting !== waiting) return;
-          this.#count(reader.end());
-          counters.timeouts++;
-          finish({ kind: 'no-reply', waitedMs: performance.now() - started });
-        });
-      }, timeoutMs);
-    });
+        this.#count(reader.end());
+        counters.timeouts++;
+        finish({ kind: 'no-reply', waitedMs: performance.now() - started });
+      });
+    }, timeoutMs);
+    return answered;
   }
 
   #receive(chunk: Buffer): void {

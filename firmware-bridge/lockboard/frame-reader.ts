@@ -83,17 +83,24 @@ export class FrameReader<T> {
   /** Feeds one chunk; says whether the awaited frame is complete and what was skipped in this chunk. */
   push(chunk: Uint8Array): ReadStep<T> {
     if (this.#done) return { kind: 'done', skipped: this.#count({ ...NOTHING_SKIPPED, strayBytes: chunk.length }) };
-    const bytes = this.#pending.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([this.#pending, chunk]);
+    const bytes = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const max = this.#matcher.maxFrameLength;
     let undecided = -1;
     for (let at = 0; at < bytes.length; at++) {
       const candidate = this.#classify(bytes.subarray(at), false, max);
       if (candidate.kind === 'match') {
+        const frame = Buffer.from(bytes.subarray(at, at + candidate.length));
+        const after = bytes.length - at - candidate.length;
+        // The usual case, the reply alone in its chunk, skips nothing (this runs for every poll of every board).
+        if (at === 0 && after === 0) {
+          this.#finish();
+          return { kind: 'frame', value: candidate.value, frame, skipped: NOTHING_SKIPPED };
+        }
         // A frame that starts here ended whatever began before it: count those as if the bytes ended here.
         const { tally: before } = this.#tally(bytes.subarray(0, at), true);
-        before.strayBytes += bytes.length - at - candidate.length;
+        before.strayBytes += after;
         this.#finish();
-        return { kind: 'frame', value: candidate.value, frame: Buffer.from(bytes.subarray(at, at + candidate.length)), skipped: this.#count(before) };
+        return { kind: 'frame', value: candidate.value, frame, skipped: this.#count(before) };
       }
       if (candidate.kind === 'partial' && undecided < 0) undecided = at;
     }

@@ -345,7 +345,7 @@ export class LockboardBoard implements CabinetBoard {
     try {
       const stream = this.#options.openWire
         ? await this.#options.openWire(signal)
-        : await openTransport(transport, { timeoutMs: this.#options.connectTimeoutMs ?? 5000, signal, framing: this.#protocol.line });
+        : await openTransport(transport, { timeoutMs: this.#options.connectTimeoutMs ?? 5000, signal, framing: this.#protocol.line, directReads: true });
       if (signal.aborted) {
         stream.destroy();
         return;

@@ -12,23 +12,29 @@ const PIN_AFTER = 2;
 export function protocol8a80(settings: codec.Settings8a80, pollEach: 'board' | 'lock' = 'board'): BusProtocol {
   const replyLengths = new Map<number, { statusBytes: number; seen: number }>();
   const lock = (board: number, channel: number) => addressOrThrow(codec.parseLockAddress({ board, channel }, settings));
-  // A board's query is the same every poll: parsed, encoded and checked once, not five times a second.
-  const queries = new Map<number, { request: ReturnType<typeof codec.queryBoard>; bytes: Buffer }>();
+  // A board's query is the same every poll (its matchers hold no state): built, encoded and checked once per
+  // board and reply length, not several times a second. Key 0: the length not yet pinned.
+  const queries = new Map<number, { request: ReturnType<typeof codec.queryBoard>; bytes: Buffer; byLength: Map<number, Transaction<BoardReading>> }>();
   const wholeBoard = (board: number, pinned: boolean): Transaction<BoardReading> => {
     let query = queries.get(board);
     if (!query) {
       const request = codec.queryBoard(addressOrThrow(codec.parseBoardAddress(board, settings)));
-      query = { request, bytes: codec.encodeRequest(request) };
+      query = { request, bytes: codec.encodeRequest(request), byLength: new Map() };
       queries.set(board, query);
     }
-    const { request } = query;
     const known = replyLengths.get(board);
-    const options = pinned && known && known.seen >= PIN_AFTER ? { statusBytes: known.statusBytes } : {};
-    return {
-      kind: 'query',
-      bytes: query.bytes,
-      reply: mapMatcher(codec.expectReply(request, settings, options), (r) => ({ board: r.board, locks: r.locks, statusBytes: r.statusBytes })),
-    };
+    const statusBytes = pinned && known && known.seen >= PIN_AFTER ? known.statusBytes : 0;
+    let transaction = query.byLength.get(statusBytes);
+    if (!transaction) {
+      const options = statusBytes > 0 ? { statusBytes } : {};
+      transaction = {
+        kind: 'query',
+        bytes: query.bytes,
+        reply: mapMatcher(codec.expectReply(query.request, settings, options), (r) => ({ board: r.board, locks: r.locks, statusBytes: r.statusBytes })),
+      };
+      query.byLength.set(statusBytes, transaction);
+    }
+    return transaction;
   };
   return {
     name: '8a80',

@@ -6,20 +6,17 @@ import { addressOrThrow, mapMatcher, range, type BoardReading, type BusProtocol,
 // waited for briefly and never read as door state.
 
 export function protocolKerong(settings: codec.SettingsKerong): BusProtocol {
-  // A board's status query is the same every poll: parsed, encoded and checked once, not five times a second.
-  const queries = new Map<number, { request: ReturnType<typeof codec.queryBoard>; bytes: Buffer }>();
+  // A board's status query is the same every poll (its matcher holds no state): built, encoded and checked once
+  // per board, not several times a second.
+  const queries = new Map<number, Transaction<BoardReading>>();
   const status = (board: number): Transaction<BoardReading> => {
     let query = queries.get(board);
     if (!query) {
       const request = codec.queryBoard(addressOrThrow(codec.parseBoardAddress(board)));
-      query = { request, bytes: codec.encodeRequest(request) };
+      query = { kind: 'query', bytes: codec.encodeRequest(request), reply: mapMatcher(codec.expectReply(request, settings), (r) => ({ board: r.board, locks: r.locks })) };
       queries.set(board, query);
     }
-    return {
-      kind: 'query',
-      bytes: query.bytes,
-      reply: mapMatcher(codec.expectReply(query.request, settings), (r) => ({ board: r.board, locks: r.locks })),
-    };
+    return query;
   };
   return {
     name: 'kerong-cu',

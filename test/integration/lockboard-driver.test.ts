@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lockId } from '../../firmware-bridge/lockboard/lock-id.ts';
 import { LockboardBoard } from '../../firmware-bridge/lockboard/lockboard-board.ts';
@@ -107,6 +108,44 @@ for (const { protocol, boards: [first, second] } of PROTOCOLS) {
       bus.connect();
       await until(() => b.link === 'ok', 5000, 'ok again');
       expect(links).toEqual(['ok', 'lost', 'ok']);
+    });
+
+    it('a serial server that closes the connection itself (FIN: another host took its only TCP slot) is lost as closed-by-board, then taken back', async () => {
+      // A converter in front of the emulated bus that can hang up politely, as a real one does for a newcomer.
+      const { sim: s } = await start();
+      const hosts = new Set<net.Socket>();
+      const converter = net.createServer((host) => {
+        hosts.add(host);
+        const line = net.createConnection({ host: '127.0.0.1', port: s.ports.lockboard! });
+        host.pipe(line).pipe(host);
+        host.on('close', () => (hosts.delete(host), line.destroy()));
+        line.on('error', () => host.destroy());
+        host.on('error', () => line.destroy());
+      });
+      await new Promise<void>((resolve) => converter.listen(0, '127.0.0.1', resolve));
+      await board!.stop();
+      const viaConverter = new LockboardBoard({
+        bus: { protocol, transport: { kind: 'tcp', host: '127.0.0.1', port: (converter.address() as net.AddressInfo).port }, pollMs: 100, replyMs: 150 },
+        locks: compartments.map((c) => ({ board: c.board!, channel: c.channel! })),
+        reconnect: { minMs: 50, maxMs: 200 },
+      });
+      board = viaConverter;
+      const links: LinkState[] = [];
+      viaConverter.onLink((state) => links.push(state));
+      try {
+        await viaConverter.start({ readyTimeoutMs: 3000 });
+        for (const host of hosts) host.end();
+        await until(() => viaConverter.lastLoss !== null, 3000, 'the loss noticed');
+        expect(viaConverter.lastLoss).toMatchObject({ cause: 'closed-by-board', reason: expect.stringMatching(/serial server closed the connection/) });
+        await until(() => viaConverter.link === 'ok' && links.length >= 3, 5000, 'ok again');
+        expect(links).toEqual(['ok', 'lost', 'ok']);
+        expect(viaConverter.doors.isOpen(A01)).toBe(false);
+      } finally {
+        await viaConverter.stop();
+        board = null;
+        for (const host of hosts) host.destroy();
+        await new Promise((resolve) => converter.close(resolve));
+      }
     });
 
     it('skips and counts stray bytes before replies, and reads the doors right', async () => {
