@@ -11,6 +11,7 @@ import { metricsRoute } from './routes/metrics.ts';
 import { observeRoutes } from './routes/observe.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { sessionRoutes } from './routes/session.ts';
+import { snapshotRoutes } from './routes/snapshots.ts';
 import { StreamSlots } from './stream-slots.ts';
 
 export interface ApiOptions {
@@ -31,6 +32,7 @@ export async function buildApi(cabinet: Cabinet, logger: Logger, options: ApiOpt
   await app.register(observeRoutes, { prefix: '/api/v1', cabinet, auth, streams });
   await app.register(cabinetRoutes, { prefix: '/api/v1', cabinet, auth });
   await app.register(sessionRoutes, { prefix: '/api/v1', cabinet, auth });
+  await app.register(snapshotRoutes, { prefix: '/api/v1', cabinet, auth });
   await app.register(kioskRoutes, { prefix: '/api/v1', cabinet, streams });
   await app.register(metricsRoute, { cabinet });
   await app.register(pageRoutes, { cabinet });

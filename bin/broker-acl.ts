@@ -7,7 +7,9 @@ import { TOPIC_ROOT } from '../controller/mqtt/topics.ts';
 export const OPS_ACCOUNT = 'ops.central';
 export const SMS_GATEWAY_ACCOUNT = 'ops.sms-gateway';
 export const FLEET_MONITOR_ACCOUNT = 'ops.fleet-monitor';
-export const SERVICE_ACCOUNTS = [OPS_ACCOUNT, SMS_GATEWAY_ACCOUNT, FLEET_MONITOR_ACCOUNT] as const;
+/** The hall's case system (办件系统), sending cases over MQTT: `cmd/case` and its replies, nothing else. */
+export const HALL_SYSTEM_ACCOUNT = 'hall.case-system';
+export const SERVICE_ACCOUNTS = [OPS_ACCOUNT, SMS_GATEWAY_ACCOUNT, FLEET_MONITOR_ACCOUNT, HALL_SYSTEM_ACCOUNT] as const;
 
 /** A cabinet account's name is its cabinet id (controller/config/schema.ts). */
 export const CABINET_ACCOUNT = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
@@ -35,6 +37,9 @@ const SERVICE_GRANTS: Readonly<Record<(typeof SERVICE_ACCOUNTS)[number], Grants>
     read: [`${ALL_CABINETS}/status`, `${ALL_CABINETS}/events`, `${ALL_CABINETS}/reply`, '$SYS/#'],
     write: [`${ALL_CABINETS}/cmd/replay`, `${ALL_CABINETS}/cmd/ack`],
   },
+  // The hall system creates, amends and cancels cases (each still signed with the cabinet's key) and reads the
+  // replies; it cannot open a door, see events, statuses or a phone number on notify.
+  [HALL_SYSTEM_ACCOUNT]: { read: [`${ALL_CABINETS}/reply`], write: [`${ALL_CABINETS}/cmd/case`] },
 };
 
 /** An account's rights: a service's own, a cabinet's own subtree (writes its status/events/notify/reply, reads its commands). */

@@ -1,15 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { Cabinet } from '../controller/cabinet.ts';
-import { mqttSchema, type CabinetConfig } from '../controller/config/schema.ts';
+import { randomBytes } from 'node:crypto';
+import { cameraSchema, mqttSchema, type CabinetConfig } from '../controller/config/schema.ts';
 import { redactMqttUrl } from '../controller/mqtt/mqtt-link.ts';
 import { createLogger } from '../controller/logging.ts';
 import type { Clock } from '../controller/store/store.ts';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../simulator/simulator.ts';
+import type { CameraSimOptions } from '../simulator/camera-device.ts';
 import { describeTransport } from '../firmware-bridge/open-transport.ts';
 import { LockboardBoard } from '../firmware-bridge/lockboard/lockboard-board.ts';
 import { ConfigError, type ConfigProblem } from '../controller/config/load.ts';
 import { accountUrl, loadOrCreateBrokerAccounts, type BrokerAccounts } from './broker-accounts.ts';
-import { FLEET_MONITOR_ACCOUNT, OPS_ACCOUNT, SMS_GATEWAY_ACCOUNT } from './broker-acl.ts';
+import { FLEET_MONITOR_ACCOUNT, HALL_SYSTEM_ACCOUNT, OPS_ACCOUNT, SMS_GATEWAY_ACCOUNT } from './broker-acl.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.ts';
 import { listenerBanner, openApiListeners, servingCertificate, type ApiListeners, type CertificateWatchTiming } from './api-listeners.ts';
 import type { Shutdown } from './shutdown.ts';
@@ -40,6 +42,24 @@ function emulatedLockboard(config: CabinetConfig): Pick<SimulatorOptions, 'lockb
   const highest = Math.max(0, ...compartments.map((c) => c.channel ?? 0));
   const channelsPerBoard = Math.min(bus.channelsPerBoard, Math.max(24, highest));
   return { lockboard: { protocol: bus.protocol, port, settings: { lockedWhen: bus.lockedWhen, channelsOneToEightIn: bus.channelsOneToEightIn, channelsPerBoard } } };
+}
+
+/**
+ * The simulated camera (GOVLOCKER_CAMERA_PORT, or a free port), asking for HTTP Digest with the config's camera
+ * login; without one, `govlocker start` makes a fresh login for the run and `govlocker simulate` asks for none.
+ */
+function simulatedCamera(config: CabinetConfig, whole: boolean): CameraSimOptions {
+  const port = envPort('GOVLOCKER_CAMERA_PORT', 0);
+  const { username, password } = config.camera ?? {};
+  if (username !== undefined && password !== undefined) return { port, auth: 'digest', username, password };
+  return whole ? { port, auth: 'digest', username: 'govlocker', password: randomBytes(12).toString('base64url') } : { port, auth: 'none' };
+}
+
+/** The config's camera pointed at the simulated one, with its login (the demo's stills are not required). */
+function wiredCamera(config: CabinetConfig, sim: RunningSimulator): CabinetConfig['camera'] {
+  if (!sim.camera) return config.camera;
+  const { username, password } = sim.camera.login;
+  return cameraSchema.parse({ ...config.camera, snapshotUrl: sim.camera.url, username, password });
 }
 
 /** The config's hardware pointed at the simulator's emulated board. */
@@ -128,6 +148,7 @@ export async function runWholeCabinet(config: CabinetConfig, shutdown: Shutdown,
     scannerPort: config.scanner?.transport.kind === 'tcp' ? config.scanner.transport.port : 3031,
     scannerPortFallback: !process.env.GOVLOCKER_SCANNER_PORT,
     idReader: { port: config.idReader?.transport.kind === 'tcp' ? config.idReader.transport.port : 0 },
+    camera: simulatedCamera(config, true),
   }), (s) => s.stop());
   // Without MQTT_URL the demo runs its own broker, so the ops side can be tried too: with the accounts and ACL
   // of central ops' Mosquitto, the cabinet logging in as its id.
@@ -147,6 +168,7 @@ export async function runWholeCabinet(config: CabinetConfig, shutdown: Shutdown,
     hardware: wiredHardware(config, sim),
     scanner: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.scanner } },
     idReader: { transport: { kind: 'tcp', host: '127.0.0.1', port: sim.ports.idReader! } },
+    camera: wiredCamera(config, sim),
   };
   const controller = await shutdown.track(startController(wired), (c) => c.stop());
   const { api, kiosk, https } = listenerBanner(wired, controller.listeners);
@@ -163,11 +185,13 @@ export async function runWholeCabinet(config: CabinetConfig, shutdown: Shutdown,
     boardLine(config, sim, controller.cabinet.board.link),
     ['scanner (TCP)', `127.0.0.1:${sim.ports.scanner}`],
     ['ID-card reader (TCP)', `127.0.0.1:${sim.ports.idReader}  reader ${controller.cabinet.health().idReader}  (put a card on it: POST /sim/idcard {"idNumber"})`],
+    ['camera (HTTP)', `${sim.camera!.url}  Digest login ${sim.camera!.login.username}, a still at every door open and close (GET /api/v1/snapshots/:id as ops; pull its cable: POST /sim/camera {"fault":"down"})`],
     ['MQTT', broker ? `${broker.url} (embedded broker: MQTT_URL was not set), topics govlocker/v1/${config.cabinetId}/#` : `${redactMqttUrl(config.mqtt!.url)}, topics govlocker/v1/${config.cabinetId}/#`],
     ...(broker && accounts ? [
       ['MQTT ops', `${login(OPS_ACCOUNT)}  (govlocker cmd --mqtt …: commands; status, events, replies)`],
       ['MQTT fleet monitor', `${login(FLEET_MONITOR_ACCOUNT)}  (govlocker fleet --mqtt …)`],
       ['MQTT SMS gateway', `${login(SMS_GATEWAY_ACCOUNT)}  (reads …/notify only)`],
+      ['MQTT hall system', `${login(HALL_SYSTEM_ACCOUNT)}  (sends …/cmd/case, reads replies)`],
       ['MQTT accounts', `${accounts.file} (mode 0600; the cabinet logs in as ${config.cabinetId}; anonymous clients are refused)`],
     ] satisfies [string, string][] : []),
     ['command key', `${config.mqtt?.commandKeyFile ?? `${config.dataDir}/command.key`} (ops sign commands with it: govlocker cmd)`],
@@ -225,6 +249,7 @@ export async function runSimulatorOnly(config: CabinetConfig, shutdown: Shutdown
     scannerPort: config.scanner?.transport.kind === 'tcp' ? config.scanner.transport.port : 3031,
     scannerPortFallback: !process.env.GOVLOCKER_SCANNER_PORT,
     idReader: { port: config.idReader?.transport.kind === 'tcp' ? config.idReader.transport.port : 0 },
+    camera: simulatedCamera(config, false),
   }), (s) => s.stop());
   banner([
     ['govlocker simulator', `${config.compartments.length} compartments`],
@@ -232,5 +257,6 @@ export async function runSimulatorOnly(config: CabinetConfig, shutdown: Shutdown
     boardLine(config, sim),
     ['scanner (TCP)', `127.0.0.1:${sim.ports.scanner}`],
     ['ID-card reader (TCP)', `127.0.0.1:${sim.ports.idReader}`],
+    ['camera (HTTP)', `${sim.camera!.url}  ${sim.camera!.login.auth === 'none' ? 'no login' : `Digest login ${sim.camera!.login.username} (the config's camera login)`}`],
   ]);
 }

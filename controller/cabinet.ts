@@ -6,6 +6,8 @@ import { FirmataBoard } from '../firmware-bridge/firmata/firmata-board.ts';
 import { LockboardBoard } from '../firmware-bridge/lockboard/lockboard-board.ts';
 import type { CabinetBoard, IdReader, Scanner } from '../firmware-bridge/ports.ts';
 import { IdCardReader } from '../firmware-bridge/idcard/reader.ts';
+import { SnapshotClient } from '../firmware-bridge/camera/snapshot-client.ts';
+import type { StillCamera } from '../firmware-bridge/ports.ts';
 import { LineScanner } from '../firmware-bridge/scanner/line-scanner.ts';
 import type { CabinetConfig } from './config/schema.ts';
 import { EventBus, type IdReaderState } from './events/bus.ts';
@@ -16,11 +18,13 @@ import { CaseService } from './services/cases.ts';
 import { CompartmentAdminService } from './services/compartment-admin.ts';
 import { makeRepos, type ServiceContext } from './services/context.ts';
 import { CredentialService } from './services/credentials.ts';
+import { EvidenceService, type CameraHealth } from './services/evidence.ts';
 import { DoorService } from './services/doors.ts';
 import { ExpiryService } from './services/expiry.ts';
 import { HallCaseService } from './services/hall-cases.ts';
 import { IdCardService } from './services/id-card.ts';
 import { LoadingService } from './services/loading.ts';
+import { DepositService } from './services/deposits.ts';
 import { LostCodeService } from './services/lost-code.ts';
 import { PickupService } from './services/pickup.ts';
 import { PurgeService } from './services/purge.ts';
@@ -50,6 +54,12 @@ function boardFor(config: CabinetConfig, logger: Logger): CabinetBoard {
   });
 }
 
+/** The camera the config names (`camera.snapshotUrl`), or none. */
+function cameraFor(config: CabinetConfig): StillCamera | null {
+  const { camera } = config;
+  return camera ? new SnapshotClient({ url: camera.snapshotUrl, username: camera.username, password: camera.password, timeoutMs: camera.timeoutMs }) : null;
+}
+
 export const VERSION = '0.1.0';
 export const DATABASE_FILE = 'govlocker.db';
 
@@ -64,6 +74,10 @@ export interface CabinetParts {
   readonly logger: Logger;
   /** Seeds the first admin on an empty database (GOVLOCKER_ADMIN_TOKEN). */
   readonly adminToken?: string;
+  /** Defaults to the config's camera (`camera`); `null` for none. */
+  readonly camera?: StillCamera | null;
+  /** How often a camera that is down is asked again (ms; 30 s unless a test says otherwise). */
+  readonly cameraProbeMs?: number;
 }
 
 export interface Services {
@@ -79,6 +93,8 @@ export interface Services {
   readonly reminders: ReminderService;
   /** "没收到取件码？" at the kiosk: a lost code sent again. */
   readonly lostCode: LostCodeService;
+  /** 容缺材料: documents deposited at the kiosk until a clerk takes them out. */
+  readonly deposits: DepositService;
   readonly doors: DoorService;
   readonly purge: PurgeService;
   readonly alarms: AlarmService;
@@ -125,7 +141,8 @@ export class Cabinet {
     this.scanner = parts.scanner !== undefined ? parts.scanner : config.scanner ? new LineScanner({ transport: config.scanner.transport, logger: logger.child({ part: 'scanner' }) }) : null;
     this.idReader = parts.idReader !== undefined ? parts.idReader : config.idReader ? new IdCardReader({ transport: config.idReader.transport, logger: logger.child({ part: 'id-reader' }) }) : null;
     const repos = makeRepos(this.store);
-    this.context = { config, store: this.store, repos, board: this.board, bus: this.bus, keyring: this.keyring, logger };
+    const evidence = new EvidenceService({ config, store: this.store, repos, logger }, parts.camera !== undefined ? parts.camera : cameraFor(config), { probeMs: parts.cameraProbeMs });
+    this.context = { config, store: this.store, repos, board: this.board, bus: this.bus, keyring: this.keyring, logger, evidence };
     const doors = new DoorService(this.context);
     const credentials = new CredentialService(this.context);
     const idCards = new IdCardService(this.context, credentials);
@@ -142,6 +159,7 @@ export class Cabinet {
       expiry: new ExpiryService(this.context),
       reminders: new ReminderService(this.context),
       lostCode: new LostCodeService(this.context, credentials, idCards),
+      deposits: new DepositService(this.context, doors, credentials, idCards),
       purge: new PurgeService(this.context),
       alarms: new AlarmService(this.context),
       storage: new StorageWatch(this.context, doors),
@@ -184,6 +202,7 @@ export class Cabinet {
     this.services.expiry.start();
     this.services.reminders.start();
     this.services.purge.start();
+    this.context.evidence.start();
     this.centralOps?.start();
     this.store.change((ctx) => {
       ctx.event('cabinet.started', { version: VERSION, hardware: this.board.link === 'ok' ? 'ok' : 'lost' });
@@ -196,6 +215,7 @@ export class Cabinet {
     this.services.expiry.stop();
     this.services.reminders.stop();
     this.services.purge.stop();
+    await this.context.evidence.stop();
     await this.centralOps?.stop();
     this.services.doors.stop();
     this.services.storage.stop();
@@ -210,14 +230,15 @@ export class Cabinet {
    * CONTRACT §2's health, plus the number of open alarms (which do not by themselves make it `degraded`) and
    * whether the database takes writes. Reads only, so it answers while the disk is full.
    */
-  health(): { status: 'ok' | 'degraded'; hardware: 'ok' | 'lost'; mqtt: 'connected' | 'offline' | 'disabled'; outbox: number; alarms: number; storage: 'ok' | 'failing'; idReader: IdReaderState } {
+  health(): { status: 'ok' | 'degraded'; hardware: 'ok' | 'lost'; mqtt: 'connected' | 'offline' | 'disabled'; outbox: number; alarms: number; storage: 'ok' | 'failing'; idReader: IdReaderState; camera: CameraHealth } {
     const hardware = this.board.link === 'ok' ? 'ok' : 'lost';
     const mqtt = this.centralOps ? (this.centralOps.state === 'connected' ? 'connected' : 'offline') : 'disabled';
     const storage = this.store.health.state.ok ? 'ok' : 'failing';
-    const status = hardware === 'ok' && mqtt !== 'offline' && storage === 'ok' ? 'ok' : 'degraded';
+    // A camera that is not required is evidence only: down, it does not make the cabinet degraded.
+    const status = hardware === 'ok' && mqtt !== 'offline' && storage === 'ok' && this.context.evidence.refusal() === null ? 'ok' : 'degraded';
     // The reader is a convenience (a typed suffix always works): it does not make the cabinet degraded.
     const idReader = IdCardService.stateOf(this.idReader);
-    return { status, hardware, mqtt, outbox: this.store.outbox.depth(), alarms: this.services.alarms.openCount(), storage, idReader };
+    return { status, hardware, mqtt, outbox: this.store.outbox.depth(), alarms: this.services.alarms.openCount(), storage, idReader, camera: this.context.evidence.health };
   }
 
   #seedAdmin(): void {

@@ -82,7 +82,7 @@ export function createLogger(options: { level?: string; name?: string; destinati
     {
       name: options.name ?? 'govlocker',
       level: options.level ?? process.env.GOVLOCKER_LOG_LEVEL ?? 'info',
-      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'token', '*.token'], censor: '***' },
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'token', '*.token', 'password', '*.password'], censor: '***' },
       serializers: {
         req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -149,3 +149,15 @@ export interface IdReader {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Why a still could not be taken, in the camera's terms (the message says it in words). */
+export type StillFailure = 'unreachable' | 'timeout' | 'wrong-credentials' | 'unsupported-auth' | 'http-error' | 'not-jpeg' | 'too-large';
+
+export type StillCapture =
+  | { readonly ok: true; readonly jpeg: Buffer }
+  | { readonly ok: false; readonly reason: StillFailure; readonly message: string };
+
+/** A camera over the cabinet's doors (an IP camera's snapshot URL): one JPEG per capture. Never throws. */
+export interface StillCamera {
+  capture(): Promise<StillCapture>;
+}

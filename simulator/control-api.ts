@@ -14,6 +14,7 @@ import { idCardFaults, type IdCardDeviceEmulator } from './idcard-device.ts';
 import { isWellFormedIdNumber } from '../firmware-bridge/idcard/index.ts';
 import type { GenuineBoard } from './genuine-firmata/genuine-board.ts';
 import { BUS_FAULTS, type LockboardBusEmulator } from './lockboard-device.ts';
+import { cameraAuthModes, cameraFaults, type CameraDeviceEmulator } from './camera-device.ts';
 import { readFileSync } from 'node:fs';
 
 export interface SimulatorParts {
@@ -26,6 +27,8 @@ export interface SimulatorParts {
   readonly lockboard?: LockboardBusEmulator;
   /** The resident ID-card reader, when the simulator runs one. */
   readonly idReader?: IdCardDeviceEmulator;
+  /** The camera over the doors, when the simulator runs one. */
+  readonly camera?: CameraDeviceEmulator;
 }
 
 const doorParam = z.object({ id: z.string().regex(/^[A-Z][0-9]{2}$/, 'a door id is like "A01"') });
@@ -53,6 +56,7 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
     board: board.cableConnected ? 'connected' : 'disconnected', host: board.hostConnected ? 'connected' : 'waiting', firmataClients: firmata.clients, scannerReaders: scanner.readers,
     ...(lockboard ? { bus: busState(lockboard) } : {}),
     ...(parts.idReader ? { idReader: parts.idReader.state } : {}),
+    ...(parts.camera ? { camera: parts.camera.state } : {}),
     doors: model.snapshot(),
   });
   // The cable is the person's doing, not the model's: restoring it changes no door, so the streams are told here.
@@ -162,6 +166,26 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
     return idReader().state;
   });
 
+  // The camera over the doors: its cable pulled (`down`) or hung (`hang`), and its login changed (the
+  // controller's then no longer matches). The password is taken, never shown.
+  const cameraBody = z.object({
+    fault: z.enum(cameraFaults, { error: `fault is ${cameraFaults.map((f) => `"${f}"`).join(', ')} or null` }).nullable().optional(),
+    auth: z.enum(cameraAuthModes, { error: `auth is ${cameraAuthModes.map((m) => `"${m}"`).join(', ')}` }).optional(),
+    username: z.string().min(1, 'username is the camera\'s login name').max(64).regex(/^[^:\u0000-\u001f]+$/, 'username may not contain ":" or control characters').optional(),
+    password: z.string().min(1, 'password is the camera\'s new password').max(128).optional(),
+  }).strict();
+  const camera = () => {
+    if (!parts.camera) throw Object.assign(new SimError('this simulator runs no camera (start it with camera)'), { statusCode: 404 });
+    return parts.camera;
+  };
+  app.get('/sim/camera', async () => camera().state);
+  app.post('/sim/camera', { schema: { body: cameraBody } }, async (request) => {
+    const { fault, ...login } = request.body;
+    if (fault !== undefined) camera().setFault(fault);
+    if (Object.keys(login).length > 0) camera().setLogin(login);
+    return camera().state;
+  });
+
   app.get('/sim/stream', (request, reply) => {
     const sse = openSse(request, reply);
     // Where each door sits (column letter, row number) and its wiring, once: the page draws the cabinet from it.
@@ -180,7 +204,8 @@ export async function buildControlApi(parts: SimulatorParts): Promise<FastifyIns
     const offReaders = scanner.onReaders(() => sse.send('state', state()));
     const offBus = lockboard?.onChange(() => sse.send('state', state()));
     const offIdReader = parts.idReader?.onChange(() => sse.send('state', state()));
-    sse.onClose(() => { off(); offHost(); offCable(); offReaders(); offBus?.(); offIdReader?.(); });
+    const offCamera = parts.camera?.onChange(() => sse.send('state', state()));
+    sse.onClose(() => { off(); offHost(); offCable(); offReaders(); offBus?.(); offIdReader?.(); offCamera?.(); });
   });
 
   const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');

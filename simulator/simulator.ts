@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { CabinetModel } from './cabinet-model.ts';
+import { CameraDeviceEmulator, type CameraSimOptions } from './camera-device.ts';
 import { buildControlApi } from './control-api.ts';
 import { FirmataDeviceEmulator, type FirmataClientPolicy } from './firmata-device.ts';
 import { startGenuineBoard, type GenuineBoard } from './genuine-firmata/genuine-board.ts';
@@ -37,6 +38,8 @@ export interface SimulatorOptions {
   readonly lockboard?: LockboardOptions;
   /** The resident ID-card reader over TCP (`ports.idReader`) and, with `pty: true`, a pseudo-terminal (`idReaderPty`). */
   readonly idReader?: IdReaderSimOptions;
+  /** The camera over the doors: an HTTP snapshot URL (`camera.url`, port `ports.camera`) with its login. */
+  readonly camera?: CameraSimOptions;
 }
 
 export interface RunningSimulator {
@@ -53,7 +56,9 @@ export interface RunningSimulator {
   readonly idReader?: IdCardDeviceEmulator;
   /** The pseudo-terminal the controller opens for the ID-card reader, with `idReader.pty`. */
   readonly idReaderPty?: string;
-  readonly ports: { control: number; firmata: number; scanner: number; lockboard?: number; idReader?: number };
+  /** The camera, when `camera` was given. */
+  readonly camera?: CameraDeviceEmulator;
+  readonly ports: { control: number; firmata: number; scanner: number; lockboard?: number; idReader?: number; camera?: number };
   stop(): Promise<void>;
 }
 
@@ -64,6 +69,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const firmata = new FirmataDeviceEmulator(model, { host, port: options.firmataPort, clients: options.firmataClients ?? 'refuse' });
   let scanner = new ScannerDeviceEmulator({ host, port: options.scannerPort });
   const idReader = options.idReader ? new IdCardDeviceEmulator({ host, port: options.idReader.port ?? 0 }) : null;
+  const camera = options.camera ? new CameraDeviceEmulator({ host, ...options.camera }) : null;
   const genuine = options.firmata === 'genuine'
     ? await startGenuineBoard(model, { host, port: options.firmataPort, log: (line) => process.stderr.write(`${line}\n`) })
     : null;
@@ -91,7 +97,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   }
   let api: FastifyInstance | null = null;
   try {
-    api = await buildControlApi({ model, firmata, scanner, ...(genuine ? { genuine } : {}), ...(bus ? { lockboard: bus.device } : {}), ...(idReader ? { idReader } : {}) });
+    api = await buildControlApi({ model, firmata, scanner, ...(genuine ? { genuine } : {}), ...(bus ? { lockboard: bus.device } : {}), ...(idReader ? { idReader } : {}), ...(camera ? { camera } : {}) });
     await api.listen({ host, port: options.controlPort });
   } catch (error) {
     await firmata.stop();
@@ -104,11 +110,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const control = typeof address === 'object' && address ? address.port : options.controlPort;
   let idReaderPort: number | undefined;
   let idReaderPty: string | undefined;
+  let cameraPort: number | undefined;
   try {
     idReaderPort = await idReader?.start();
     if (idReader && options.idReader?.pty) idReaderPty = await idReader.openPty();
+    cameraPort = await camera?.start();
   } catch (error) {
     await api.close();
+    await camera?.stop();
     await idReader?.stop();
     await scanner.stop();
     await firmata.stop();
@@ -121,9 +130,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     ...(genuine ? { genuine } : {}),
     ...(bus ? { lockboard: bus.device, ...(bus.ptyPath ? { lockboardPty: bus.ptyPath } : {}) } : {}),
     ...(idReader ? { idReader, ...(idReaderPty ? { idReaderPty } : {}) } : {}),
-    ports: { control, firmata: firmataPort, scanner: scannerPort, ...(bus ? { lockboard: bus.port } : {}), ...(idReaderPort !== undefined ? { idReader: idReaderPort } : {}) },
+    ...(camera ? { camera } : {}),
+    ports: { control, firmata: firmataPort, scanner: scannerPort, ...(bus ? { lockboard: bus.port } : {}), ...(idReaderPort !== undefined ? { idReader: idReaderPort } : {}), ...(cameraPort !== undefined ? { camera: cameraPort } : {}) },
     async stop() {
       await api?.close();
+      await camera?.stop();
       await idReader?.stop();
       await scanner.stop();
       await firmata.stop();

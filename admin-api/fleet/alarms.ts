@@ -14,6 +14,8 @@ export const ALARM_EVENT_TYPES: ReadonlySet<string> = new Set([
   // Item-present sensors: an item left after a pickup, something in a compartment that should be empty.
   'pickup.incomplete',
   'compartment.occupied_unexpectedly',
+  // The camera over the doors gave no still (its alarm stays until acknowledged; camera.restored says it is back).
+  'camera.unreachable',
 ]);
 
 /** An alarm for central ops: the types above, and any event the cabinet itself flags `alarm: true` (a daily lockout ceiling). */

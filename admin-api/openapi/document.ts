@@ -123,8 +123,8 @@ function errorAnswers(route: CatalogRoute, note: OperationNote | undefined): Ope
 function successAnswer(route: CatalogRoute, note: OperationNote | undefined): OpenApiOperation['responses'] {
   const status = String(note?.status ?? 200);
   const declared = route.schema.response?.[status];
-  const media = note?.stream ? 'text/event-stream' : 'application/json';
-  const schema = declared ? jsonSchemaOf(declared, 'output') : note?.stream ? { type: 'string' } : undefined;
+  const media = note?.media ?? (note?.stream ? 'text/event-stream' : 'application/json');
+  const schema = declared ? jsonSchemaOf(declared, 'output') : note?.stream ? { type: 'string' } : note?.media ? { type: 'string', contentMediaType: note.media } : undefined;
   return { [status]: { description: note?.answer ?? 'success', content: { [media]: schema ? { schema } : {} } } };
 }
 

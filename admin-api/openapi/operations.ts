@@ -11,13 +11,15 @@ export interface OperationNote {
   readonly answer: string;
   /** The answer is a Server-Sent Events stream, not JSON. */
   readonly stream?: true;
+  /** The answer is a file of this type, not JSON. */
+  readonly media?: 'image/jpeg';
   /** A database that cannot be written is answered in the body, not with 503 (the kiosk sends the applicant to the window). */
   readonly storageFailureInAnswer?: true;
   /** The cabinet's refusals by status, each with its stable `code`s. */
   readonly refusals?: Partial<Record<400 | 401 | 403 | 404 | 409 | 429 | 503, string>>;
 }
 
-const caseView = 'the case: `caseNo`, `state` (`awaiting-items`, `ready`, `picking-up`, `collected`, `overdue`, `retrieved`, `cancelled`, `returned`), `source` (`clerk` or `hall-system`), `enterprise`, `applicant` (masked), `items` with their compartment, `compartments`, `createdAt`, `readyAt`, `expiresAt`, `closedAt`; never the pickup code';
+const caseView = 'the case: `caseNo`, `state` (`awaiting-items`, `ready`, `picking-up`, `collected`, `overdue`, `retrieved`, `cancelled`, `returned`), `source` (`clerk` or `hall-system`), `enterprise`, `applicant` (masked), `agent` (代办人, masked, or null), `returnReasons` (a `returned` case: why the applicant sent the items back), `items` with their compartment, `compartments`, `createdAt`, `readyAt`, `expiresAt`, `closedAt`; never the pickup code';
 const compartmentView = 'the compartment: `{"id","size","state","caseNo","door","note","hold"}`';
 const unknownCompartment = '`unknown-compartment`';
 
@@ -25,7 +27,7 @@ const unknownCompartment = '`unknown-compartment`';
 export const operationNotes: Readonly<Record<string, OperationNote>> = {
   'GET /api/v1/health': {
     summary: 'How the cabinet is',
-    answer: '`{"status":"ok"|"degraded","hardware":"ok"|"lost","mqtt":"connected"|"offline"|"disabled","outbox","alarms","storage":"ok"|"failing","idReader":"ok"|"lost"|"absent"}`',
+    answer: '`{"status":"ok"|"degraded","hardware":"ok"|"lost","mqtt":"connected"|"offline"|"disabled","outbox","alarms","storage":"ok"|"failing","idReader":"ok"|"lost"|"absent","camera":"ok"|"down"|"unknown"|"absent"}`; a camera that is down makes `status` `degraded` only where `camera.required`',
   },
   'GET /api/v1/me': {
     summary: 'Who the bearer (or the signed-in person) is',
@@ -97,10 +99,22 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
   },
   'POST /api/v1/cases/:caseNo/retrieve': {
     summary: "Open a case's compartments so a clerk takes the items back",
-    description: 'For an overdue case, a cancelled one with items inside (it stays `cancelled`, closed once they are back), or any case not yet collected.',
+    description: 'For an overdue case, a cancelled one with items inside (it stays `cancelled`, closed once they are back), a `returned` one (the applicant sent the items back at the doors; it stays `returned`, closed once they are back), or any case not yet collected.',
     status: 202,
     answer: '`{"caseNo","compartments"}`: the doors being opened',
     refusals: { 404: '`unknown-case`', 409: '`case-not-retrievable`, `pickup-in-progress`, `door-busy`', 503: '`hardware-unavailable`' },
+  },
+  'GET /api/v1/deposits': {
+    summary: 'Documents deposited at the kiosk, waiting for a clerk (容缺材料)',
+    description: 'Deposits whose door has shut with the document inside (`received`), or that a clerk is taking out (`retrieving`), oldest first.',
+    answer: '`[{"id","caseNo","compartment","state","depositor":"applicant"|"agent","createdAt","receivedAt","retrievedAt","retrievedBy","reason"}]`',
+  },
+  'POST /api/v1/deposits/:id/retrieve': {
+    summary: 'Open a deposit\'s compartment so a clerk takes the document out',
+    description: 'The door opens; once it shuts again the deposit is `retrieved` (`deposit.retrieved`, with who) and the compartment is free.',
+    status: 202,
+    answer: 'the deposit, `state: "retrieving"`',
+    refusals: { 404: '`unknown-deposit`', 409: '`deposit-not-waiting`, `door-busy`', 503: '`hardware-unavailable`' },
   },
   'POST /api/v1/loads': {
     summary: 'Load an item by its barcode',
@@ -152,6 +166,16 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
     answer: 'the acknowledged alarm: `{"id","kind","compartment","raisedAt","acknowledgedAt","acknowledgedBy","data"}`',
     refusals: { 404: '`unknown-alarm`', 409: '`already-acknowledged`' },
   },
+  'GET /api/v1/snapshots/:id': {
+    summary: 'The still the camera took at a door event',
+    description: 'The id comes from a `door.opened` or `door.closed` event\'s `data.snapshot` (config `camera`). Waits for a capture still under way (at most `camera.timeoutMs`). Each view is audited under the viewer\'s name (`snapshot.viewed`). Answered with `Cache-Control: no-store`. Stills are kept `camera.retentionDays` (30) days and are not in backups.',
+    answer: 'the JPEG (`image/jpeg`)',
+    media: 'image/jpeg',
+    refusals: {
+      400: 'the id is not a snapshot id (`issues` names `id`)',
+      404: '`capture-failed` (the camera gave no still: `reason` is `unreachable`, `timeout`, `wrong-credentials`, `unsupported-auth`, `http-error`, `not-jpeg` or `too-large`, and the message says what to check), `unknown-snapshot` (no still with this id), `snapshot-expired` (older than `camera.retentionDays`)',
+    },
+  },
   'GET /api/v1/pickup-guard': {
     summary: 'The cabinet-wide pickup attempt guard',
     answer: '`{"lockedUntil","suspended","consecutiveFailures","failuresToday"}`',
@@ -187,6 +211,19 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
     description: 'The applicant gives the case number and the ID suffix (or `idCardReadId`). A new credential is issued with the old one\'s expiry (the old code and QR stop working) and sent to the phone on file through the SMS gateway (`…/notify`, `"kind":"credential"`); the answer shows only the masked phone. A wrong case number and a wrong ID suffix get the same `invalid` answer and count as failed attempts of the cabinet-wide attempt guard. At most `policy.resendsPerCasePerDay` per case in 24 hours and `policy.resendsPerHour` for the cabinet.',
     answer: '`{"result":"sent","maskedPhone","expiresAt"}` or `{"result":"denied","reason","attemptsLeft"?,"retryAfterSeconds"?,"window"?,"cause"?}`; `reason` is `invalid`, `locked-out`, `suspended`, `busy` (the cabinet\'s hourly allowance), `limit-reached` (this case\'s daily allowance), `expired` (overdue: the window helps), `not-ready` (items still being loaded), `nothing-waiting` (collected, retrieved, cancelled or returned), `in-progress`, `out-of-service` (`cause: "storage-failing"`) or `not-offered` (`policy.resendsPerCasePerDay` is 0)',
     storageFailureInAnswer: true,
+    refusals: { 429: 'too many tries at once (`retry-after`)' },
+  },
+  'POST /api/v1/kiosk/deposit': {
+    summary: 'Deposit a document the case still owes (容缺材料)',
+    description: 'The case number with the applicant\'s or the agent\'s ID suffix (or `idCardReadId`) opens the smallest free compartment that takes a document (medium or larger). The door shutting is `deposit.received` (where item sensors exist, only with the document seen; otherwise `deposit.aborted`, `item-not-detected`), and the clerk station lists it. A wrong case number and a wrong ID get the same `invalid` answer and count as failed attempts of the cabinet-wide attempt guard.',
+    answer: '`{"result":"opened","compartment"}` or `{"result":"denied","reason","attemptsLeft"?,"retryAfterSeconds"?,"window"?,"cause"?}`; `reason` is `invalid`, `locked-out`, `suspended`, `no-compartment` (nothing free takes a document: the window helps) or `out-of-service` (`cause`: `board-offline`, `storage-failing`, `camera-unavailable`)',
+    storageFailureInAnswer: true,
+    refusals: { 429: 'too many tries at once (`retry-after`)' },
+  },
+  'POST /api/v1/kiosk/return': {
+    summary: 'Send the items back at the doors (材料有误，退回窗口)',
+    description: 'While the case\'s doors are open at pickup, the applicant says what is wrong (fixed `reasons`: `wrong-content`, `damaged`, `not-ours`, `missing-item`, `other`) and puts the items back. Once every door has shut the case is `returned` (`case.returned` with the reasons, an alarm `case-returned` for the clerk, who retrieves the items like an overdue case). Asking again while the doors are open replaces the reasons.',
+    answer: '`{"result":"accepted","compartments"}` or `{"result":"denied","reason":"not-in-progress","window"}` (no door of that case is open for its pickup now)',
     refusals: { 429: 'too many tries at once (`retry-after`)' },
   },
   'POST /api/v1/kiosk/rating': {

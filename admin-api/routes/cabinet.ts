@@ -54,6 +54,12 @@ export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; auth: Staf
     return found;
   });
 
+  // Documents deposited at the kiosk (容缺材料) waiting for a clerk, and taking one out (its door opens).
+  app.get('/deposits', { onRequest: view }, async () => services.deposits.waiting());
+
+  app.post('/deposits/:id/retrieve', { onRequest: clerk, schema: { params: z.object({ id: z.uuid('id is a deposit\'s id from GET /deposits') }) } }, async (request, reply) =>
+    reply.code(202).send(services.deposits.retrieve(request.params.id, actorOf(request))));
+
   app.post('/cases/:caseNo/notify', { onRequest: clerk, schema: { params: caseNoParam } }, async (request) =>
     services.cases.reissue(request.params.caseNo, actorOf(request)));
 

@@ -6,7 +6,7 @@ import { IdCardService } from '../../controller/services/id-card.ts';
 import { idSuffixSchema } from '../../controller/domain/identifiers.ts';
 import { caseNoSchema } from '../../controller/domain/plain-text.ts';
 import { cabinetLayout } from '../../controller/domain/layout.ts';
-import { itemTypeNames } from '../../controller/domain/types.ts';
+import { itemTypeNames, returnReasons } from '../../controller/domain/types.ts';
 import { FOLLOW_UP_AT_OR_BELOW, ratingReasons, type RatingLevel } from '../../controller/domain/rating.ts';
 import { openSse } from '../../http-common/sse.ts';
 import type { StreamSlots } from '../stream-slots.ts';
@@ -30,6 +30,17 @@ const pickupBody = z.union([
 // "没收到取件码？": the case number with the second factor, as at a pickup.
 const resendBody = z.object({ caseNo: caseNoSchema, ...secondFactor }).strict().refine(...oneFactor)
   .refine((body) => body.idSuffix !== undefined || body.idCardReadId !== undefined, { path: ['idSuffix'], message: 'send the last 6 characters of the ID number (idSuffix) or an ID card read (idCardReadId) with the case number' });
+
+// 容缺材料: the case number with the applicant's (or agent's) ID, as for a resend.
+const depositBody = z.object({ caseNo: caseNoSchema, ...secondFactor }).strict().refine(...oneFactor)
+  .refine((body) => body.idSuffix !== undefined || body.idCardReadId !== undefined, { path: ['idSuffix'], message: 'send the last 6 characters of the applicant\'s or agent\'s ID number (idSuffix) or an ID card read (idCardReadId) with the case number' });
+
+// 材料有误，退回窗口: the case whose doors are open now, and why (fixed choices).
+const returnBody = z.object({
+  caseNo: caseNoSchema,
+  reasons: z.array(z.enum(returnReasons, { error: `each reason is one of ${returnReasons.join(', ')}` }))
+    .min(1, `give at least one reason: ${returnReasons.join(', ')}`).max(returnReasons.length, 'each reason at most once'),
+}).strict();
 
 const levelHint = 'level is the 好差评 rating: 5 = 非常满意, 4 = 满意, 3 = 基本满意, 2 = 不满意, 1 = 非常不满意';
 const ratingBody = z.object({
@@ -81,6 +92,21 @@ export const kioskRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; streams: Str
     const wait = resendLimited(request.ip, Date.now());
     if (wait !== null) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many tries at once: wait ${wait} s`, issues: [] });
     return cabinet.services.lostCode.resend(request.body);
+  });
+
+  // A deposit opens a door like a pickup: its own per-client budget; wrong IDs count against the cabinet's guard.
+  const depositLimited = rateLimiter(cabinet.config.policy.kioskRequestsPer10s, 10_000);
+  app.post('/kiosk/deposit', { schema: { body: depositBody } }, async (request, reply) => {
+    const wait = depositLimited(request.ip, Date.now());
+    if (wait !== null) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many tries at once: wait ${wait} s`, issues: [] });
+    return cabinet.services.deposits.deposit(request.body);
+  });
+
+  const returnLimited = rateLimiter(cabinet.config.policy.kioskRequestsPer10s, 10_000);
+  app.post('/kiosk/return', { schema: { body: returnBody } }, async (request, reply) => {
+    const wait = returnLimited(request.ip, Date.now());
+    if (wait !== null) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many tries at once: wait ${wait} s`, issues: [] });
+    return cabinet.services.pickup.requestReturn(request.body.caseNo, request.body.reasons);
   });
 
   // A rating is one tap per case; its own budget, so rating never eats into the applicant's pickup tries.

@@ -21,6 +21,8 @@ export const metricsRoute: FastifyPluginAsync<{ cabinet: Cabinet }> = async (app
     gauge('govlocker_hardware_up', '1 while the lock board is connected.', [[cabinet.board.link === 'ok' ? 1 : 0, { cabinet: cabinetId }]]);
     const idReader = cabinet.health().idReader;
     if (idReader !== 'absent') gauge('govlocker_id_reader_up', '1 while the ID-card reader answers (without it the ID suffix is typed).', [[idReader === 'ok' ? 1 : 0, { cabinet: cabinetId }]]);
+    const camera = cabinet.context.evidence.health;
+    if (camera !== 'absent') gauge('govlocker_camera_up', '1 while the camera over the doors gives stills (0: down, or not yet heard since start).', [[camera === 'ok' ? 1 : 0, { cabinet: cabinetId }]]);
     gauge('govlocker_storage_ok', '1 while the database takes writes; 0 while it fails (disk full, I/O error).', [[cabinet.store.health.state.ok ? 1 : 0, { cabinet: cabinetId }]]);
     gauge('govlocker_outbox_depth', 'Events not yet acknowledged by the broker.', [[cabinet.store.outbox.depth(), { cabinet: cabinetId }]]);
     const seq = cabinet.store.outbox.lastSeq();

@@ -185,6 +185,43 @@ export const mqttSchema = z.object({
 }).strict();
 export type MqttConfig = z.infer<typeof mqttSchema>;
 
+/** Printable text without control characters: a login goes into an HTTP header. */
+const loginText = (field: string, max: number) => z.string({ error: `camera.${field} is text` })
+  .min(1, `camera.${field} is empty: give it, or leave it out for a camera that asks for no login`)
+  .max(max, `camera.${field} is at most ${max} characters`)
+  .regex(/^[^\u0000-\u001f\u007f]+$/, `camera.${field} may not contain control characters (a line break, a tab)`);
+
+const snapshotUrlExample = 'e.g. "http://192.168.1.64/onvif-http/snapshot"';
+
+/** The camera over the doors: a still per door open and close (CONTRACT §9). Never echoes what was given: it may hold a password. */
+export const cameraSchema = z.object({
+  snapshotUrl: z.string({ error: `camera.snapshotUrl is the camera's snapshot URL, ${snapshotUrlExample}` }).superRefine((text, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `camera.snapshotUrl is not a URL: give the camera's snapshot URL (its ONVIF GetSnapshotUri), ${snapshotUrlExample}` });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `camera.snapshotUrl must be http:// or https:// (the camera's snapshot URL, ${snapshotUrlExample})` });
+    else if (url.username || url.password) ctx.addIssue({ code: 'custom', message: 'camera.snapshotUrl carries a login: put it in camera.username and camera.password instead (a URL is shown in logs, a password never)' });
+  }).describe('The camera\'s snapshot URL (an ONVIF camera\'s GetSnapshotUri, http or https), answering one JPEG per GET, e.g. "http://192.168.1.64/onvif-http/snapshot". No login in the URL: use `username` and `password`.'),
+  username: loginText('username', 64).regex(/^[^:]+$/, 'camera.username may not contain ":" (HTTP sign-in puts it between the name and the password)').optional().describe('The camera\'s login name, when it asks for one (HTTP Digest, MD5 or SHA-256, or Basic, as its 401 says).'),
+  password: loginText('password', 128).optional().describe('Its password: a secret, never logged, shown by the API or put in an event. Keep the config file 0600.'),
+  required: z.boolean({ error: 'camera.required is true or false' }).default(false)
+    .describe('true: while the camera does not answer (or has not answered since start), the kiosk refuses service (`out-of-service`, cause `camera-unavailable`) and sends applicants to the window. false: doors work on and the missing stills are noted.'),
+  retentionDays: z.number({ error: 'camera.retentionDays is a number of days, 1–365 (30 suits a hall)' }).int('camera.retentionDays is a whole number of days, 1–365').min(1, 'camera.retentionDays is 1–365 (30 suits a hall)').max(365, 'camera.retentionDays is 1–365: keep stills no longer than a year').default(30)
+    .describe('Stills (and notes of failed captures) are kept this many days after the day they were taken, then deleted by a sweep every hour.'),
+  timeoutMs: z.number({ error: 'camera.timeoutMs is a number of ms, 500–30000 (3000 suits a LAN camera)' }).int('camera.timeoutMs is a whole number of ms').min(500, 'camera.timeoutMs is 500–30000 ms (3000 suits a LAN camera)').max(30_000, 'camera.timeoutMs is 500–30000 ms (3000 suits a LAN camera)').default(3000)
+    .describe('One capture (the sign-in round trip and the image included) gives up after this long (ms), and counts as the camera not answering.'),
+}).strict().superRefine((camera, ctx) => {
+  if ((camera.username === undefined) !== (camera.password === undefined)) {
+    const missing = camera.username === undefined ? 'username' : 'password';
+    ctx.addIssue({ code: 'custom', path: [missing], message: `camera.${missing} is missing: give both username and password, or neither for a camera that asks for no login` });
+  }
+});
+export type CameraConfig = z.infer<typeof cameraSchema>;
+
 const pemFile = (what: string, example: string) => z.string({ error: `give the path of ${what} (PEM), e.g. "${example}"` }).min(1, `give the path of ${what} (PEM), e.g. "${example}"`);
 
 /** HTTPS on `api.port`: the certificate files and the two plain-HTTP listeners that remain (./serving-certificate.ts checks the files at start). */
@@ -236,6 +273,7 @@ export const configSchema = z
     policy: policySchema.default(policySchema.parse({})).describe('The pickup rules: credentials, the attempt guard, rate limits, personal data.'),
     staff: staffSchema.default(staffSchema.parse({})).describe('People who sign in with a name and a password (the clerk station): their sessions, and the lock on a name after wrong passwords.'),
     mqtt: mqttSchema.nullable().default(null).describe('Central ops over MQTT; null (no MQTT_URL): not connected.'),
+    camera: cameraSchema.nullable().default(null).describe('The camera over the doors (CONTRACT §9): a still at every door open and close, referenced from the event\'s `data.snapshot` and shown to ops by GET /api/v1/snapshots/:id; null: no camera.'),
   })
   .strict();
 

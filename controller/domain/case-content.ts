@@ -12,6 +12,8 @@ export interface CaseContent {
   readonly caseNo: string;
   readonly enterprise: { readonly name: string; readonly uscc: string };
   readonly applicant: { readonly name: string; readonly phone: string; readonly idNumber: string };
+  /** The agent (代办人) who may collect instead of the applicant. */
+  readonly agent?: { readonly name: string; readonly idNumber: string } | undefined;
   readonly items: readonly SentItem[];
 }
 
@@ -28,13 +30,15 @@ export const CASE_CONTENT_DOMAIN = 'case-content';
 export function canonicalCase(c: CaseContent): string {
   const items = [...c.items].sort((a, b) => (a.barcode < b.barcode ? -1 : a.barcode > b.barcode ? 1 : 0))
     .map((i) => ({ type: i.type, barcode: i.barcode, label: i.label ? i.label : undefined }));
-  return canonicalJson({ caseNo: c.caseNo, enterprise: c.enterprise, applicant: c.applicant, items });
+  return canonicalJson({ caseNo: c.caseNo, enterprise: c.enterprise, applicant: c.applicant, ...(c.agent ? { agent: c.agent } : {}), items });
 }
 
 /** The case on file, as far as it can be read back (the applicant is null once purged). */
 export interface CaseOnFile {
   readonly enterprise: { readonly name: string; readonly uscc: string };
   readonly applicant: { readonly name: string; readonly phone: string; readonly idNumber: string } | null;
+  /** The agent on file: null when the case names none, `purged` once personal data went. */
+  readonly agent?: { readonly name: string; readonly idNumber: string } | null | 'purged';
   readonly items: readonly { readonly type: ItemType; readonly barcode: string; readonly label: string | null }[];
 }
 
@@ -53,6 +57,16 @@ export function caseDifferences(sent: CaseContent, onFile: CaseOnFile): CaseIssu
   } else {
     for (const field of ['name', 'phone', 'idNumber'] as const) {
       if (sent.applicant[field] !== onFile.applicant[field]) issues.push({ path: `applicant.${field}`, message: DIFFERS });
+    }
+  }
+  const agentOnFile = onFile.agent ?? null;
+  if (agentOnFile === 'purged') {
+    if (sent.agent) issues.push({ path: 'agent', message: 'the agent on file has been purged, so it cannot be compared' });
+  } else if (!sent.agent !== !agentOnFile) {
+    issues.push({ path: 'agent', message: sent.agent ? 'the case on file names no agent' : 'the case on file names an agent' });
+  } else if (sent.agent && agentOnFile) {
+    for (const field of ['name', 'idNumber'] as const) {
+      if (sent.agent[field] !== agentOnFile[field]) issues.push({ path: `agent.${field}`, message: DIFFERS });
     }
   }
   const filed = new Map(onFile.items.map((i) => [i.barcode, i]));

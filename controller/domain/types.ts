@@ -24,7 +24,15 @@ export type ItemState = 'expected' | 'loading' | 'loaded' | 'collected' | 'retri
 export type CompartmentService = 'in-service' | 'disabled' | 'fault';
 export type DoorState = 'open' | 'closed' | 'unknown';
 export type CompartmentState = 'empty' | 'reserved' | 'loaded' | 'open' | 'fault' | 'disabled';
-export type OpenPurpose = 'load' | 'pickup' | 'retrieve' | 'remote';
+export type OpenPurpose = 'load' | 'pickup' | 'retrieve' | 'remote' | 'deposit';
+/** Whose ID opened the doors (or made a deposit): the applicant, or the agent (代办人) the case names. */
+export type Collector = 'applicant' | 'agent';
+/**
+ * Why an applicant sent items back at the doors (材料有误，退回窗口): fixed choices, so the window can act on them
+ * and no free text (or personal data) travels with them.
+ */
+export const returnReasons = ['wrong-content', 'damaged', 'not-ours', 'missing-item', 'other'] as const;
+export type ReturnReason = (typeof returnReasons)[number];
 export type OpenState = 'journaled' | 'pulsed' | 'opened' | 'closed' | 'failed' | 'interrupted';
 
 export type { CompartmentSize };
@@ -39,6 +47,10 @@ export const alarmKinds = [
   'item-left',
   /** A compartment that should be empty sees something (a foreign object, or an item a clerk forgot): held for a clerk. */
   'unexpected-item',
+  /** The camera over the doors gave no still (unreachable, no answer in time, a refused login, not a JPEG). */
+  'camera-unreachable',
+  /** The applicant sent a case's items back at the doors (材料有误): a clerk looks at the reasons and retrieves them. */
+  'case-returned',
 ] as const;
 export type AlarmKind = (typeof alarmKinds)[number];
 
@@ -52,11 +64,11 @@ export type CompartmentHold = 'item-left' | 'unexpected-item';
  * The state a person sees, derived from what is stored: out of service wins (a compartment held for a clerk
  * counts as `fault`: it cannot be used until someone acts), then an open door, then contents.
  */
-export function compartmentState(c: { service: CompartmentService; door: DoorState; caseNo: string | null; loadedItems: number; hold?: CompartmentHold | null }): CompartmentState {
+export function compartmentState(c: { service: CompartmentService; door: DoorState; caseNo: string | null; loadedItems: number; hold?: CompartmentHold | null; depositId?: string | null }): CompartmentState {
   if (c.service === 'disabled') return 'disabled';
   if (c.service === 'fault' || c.hold) return 'fault';
   if (c.door === 'open') return 'open';
-  if (c.loadedItems > 0) return 'loaded';
+  if (c.loadedItems > 0 || (c.depositId ?? null) !== null) return 'loaded';
   if (c.caseNo !== null) return 'reserved';
   return 'empty';
 }

@@ -1,8 +1,8 @@
 import { ListenerSet } from '../../firmware-bridge/listeners.ts';
 import type { CabinetEvent } from '../store/event-outbox.ts';
 
-/** Why the doors of a checked credential cannot open: the board is unreachable, a lock jammed, or a compartment is out of service or busy. */
-export type OutOfServiceCause = 'board-offline' | 'jammed' | 'compartment-unavailable' | 'storage-failing';
+/** Why the doors of a checked credential cannot open: the board is unreachable, a lock jammed, a compartment is out of service or busy, the database cannot be written, or a required camera does not answer. */
+export type OutOfServiceCause = 'board-offline' | 'jammed' | 'compartment-unavailable' | 'storage-failing' | 'camera-unavailable';
 
 /** The ID-card reader as /health and the kiosk see it. */
 export type IdReaderState = 'ok' | 'lost' | 'absent';
@@ -20,6 +20,14 @@ export type KioskMessage =
   /** A door has stood open longer than `hardware.leftOpenMs` (repeated while it stays open). */
   | { readonly type: 'left-open'; readonly compartment: string }
   | { readonly type: 'collected'; readonly caseNo: string }
+  /** The applicant said an item is wrong at the doors: put everything back and shut them. */
+  | { readonly type: 'return-requested'; readonly caseNo: string; readonly compartments: string[] }
+  /** Every door shut after a return: the window has the case now. */
+  | { readonly type: 'returned'; readonly caseNo: string }
+  /** A compartment opened for a deposit; `received` once its door shut (with the document seen, where sensors exist). */
+  | { readonly type: 'deposit-opened'; readonly compartment: string }
+  | { readonly type: 'deposit-received'; readonly compartment: string }
+  | { readonly type: 'deposit-aborted'; readonly compartment: string; readonly reason: string }
   /** `cause` tells the screen why an `out-of-service` refusal happened, so it can say it in plain words. */
   | { readonly type: 'denied'; readonly reason: string; readonly retryAfterSeconds?: number; readonly attemptsLeft?: number; readonly window?: string; readonly cause?: OutOfServiceCause };
 

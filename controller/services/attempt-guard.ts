@@ -9,7 +9,7 @@ import type { ServiceContext } from './context.ts';
  */
 
 /** How a refused attempt was made: the credential's form, or `resend` (case number + ID suffix at the kiosk). */
-export type AttemptMethod = 'code' | 'qr' | 'resend';
+export type AttemptMethod = 'code' | 'qr' | 'resend' | 'deposit';
 
 export type GuardRefusal =
   | { readonly reason: 'locked-out'; readonly retryAfterSeconds: number }

@@ -4,7 +4,7 @@ import { CASE_CONTENT_DOMAIN, canonicalCase, type CaseContent } from '../domain/
 import { caseNoSchema, plainText } from '../domain/plain-text.ts';
 import { Refusal } from '../domain/refusal.ts';
 import { itemTypes, type CaseSource, type CaseState } from '../domain/types.ts';
-import type { CaseRow, MaskedApplicant } from '../store/cases-repo.ts';
+import type { AgentRecord, CaseRow, MaskedAgent, MaskedApplicant } from '../store/cases-repo.ts';
 import type { ChangeContext } from '../store/store.ts';
 import type { ServiceContext } from './context.ts';
 import type { CredentialService, IssuedCredential } from './credentials.ts';
@@ -18,6 +18,8 @@ export const newCaseSchema = z.object({
   // Every nested object is strict too: a misspelt field is refused by name, never dropped silently.
   enterprise: z.object({ name: plainText(100, 'the enterprise name'), uscc: usccSchema }).strict(),
   applicant: z.object({ name: plainText(50, 'the applicant\'s name'), phone: mobileSchema, idNumber: idNumberSchema }).strict(),
+  // 代办人: someone the applicant sends instead; their ID card or ID suffix is accepted as the second factor.
+  agent: z.object({ name: plainText(50, 'the agent\'s name'), idNumber: idNumberSchema }).strict().optional(),
   items: z.array(z.object({
     type: z.enum(itemTypes, { error: `type is one of ${itemTypes.join(', ')}` }),
     barcode: barcodeSchema,
@@ -31,7 +33,9 @@ export const newCaseSchema = z.object({
         else seen.set(item.barcode, i);
       });
     }),
-}).strict();
+}).strict().superRefine((c, ctx) => {
+  if (c.agent && c.agent.idNumber === c.applicant.idNumber) ctx.addIssue({ code: 'custom', path: ['agent', 'idNumber'], message: 'the agent is someone other than the applicant: leave agent out when the applicant collects' });
+});
 export type NewCase = z.infer<typeof newCaseSchema>;
 
 export interface CaseView {
@@ -41,6 +45,10 @@ export interface CaseView {
   source: CaseSource;
   enterprise: { name: string; uscc: string };
   applicant: { name: string; phone: string; idNumber: string };
+  /** The agent (代办人) who may collect instead, masked; null when the case names none. */
+  agent: { name: string; idNumber: string } | null;
+  /** Why the applicant sent the items back at the doors; null unless the case is `returned`. */
+  returnReasons: readonly string[] | null;
   items: { id: number; type: string; barcode: string; label: string | null; state: string; compartment: string | null }[];
   compartments: string[];
   createdAt: string;
@@ -54,6 +62,7 @@ const maskName = (name: string) => (name.length <= 1 ? '*' : name[0] + '*'.repea
 
 /** The applicant as shown everywhere but the SMS: masked. */
 export const maskApplicant = (a: NewCase['applicant']): MaskedApplicant => ({ name: maskName(a.name), phone: maskPhone(a.phone), idNumber: maskIdNumber(a.idNumber) });
+export const maskAgent = (a: NonNullable<NewCase['agent']>): MaskedAgent => ({ name: maskName(a.name), idNumber: maskIdNumber(a.idNumber) });
 
 export class CaseService {
   constructor(private readonly s: ServiceContext, private readonly credentials: CredentialService) {}
@@ -76,10 +85,16 @@ export class CaseService {
       caseNo: input.caseNo, enterpriseName: input.enterprise.name, uscc: input.enterprise.uscc,
       applicantEnc: this.s.keyring.encrypt(input.applicant), applicant: masked,
       idSuffixHash: this.credentials.hashIdSuffix(idSuffix(input.applicant.idNumber)), createdAt: ctx.now, createdBy: actor,
-      source, contentHash: this.contentHash(input),
+      source, contentHash: this.contentHash(input), agent: this.agentRecord(input.agent),
     }, input.items.map((i) => ({ type: i.type, barcode: i.barcode, label: i.label || null })));
     ctx.event('case.created', { caseNo: input.caseNo, source, items: input.items.map((i) => ({ type: i.type, label: i.label || null })), applicant: { phone: masked.phone } });
-    ctx.audit(actor, 'case.created', { caseNo: input.caseNo, source, items: input.items.length, applicant: masked });
+    ctx.audit(actor, 'case.created', { caseNo: input.caseNo, source, items: input.items.length, applicant: masked, ...(input.agent ? { agent: maskAgent(input.agent) } : {}) });
+  }
+
+  /** The agent as stored: encrypted, masked, and the keyed hash of the ID suffix (null when the case names none). */
+  agentRecord(agent: NewCase['agent']): AgentRecord | null {
+    if (!agent) return null;
+    return { enc: this.s.keyring.encrypt(agent), masked: maskAgent(agent), suffixHash: this.credentials.hashIdSuffix(idSuffix(agent.idNumber)) };
   }
 
   /** Barcodes are unique among items not yet collected: the first one taken is refused by its path. */
@@ -123,7 +138,7 @@ export class CaseService {
     const items = this.s.repos.cases.items(c.caseNo);
     const compartments = [...new Set(items.filter((i) => i.state === 'loaded' || i.state === 'loading').map((i) => i.compartmentId!))].sort();
     return {
-      caseNo: c.caseNo, state: c.state, source: c.source, enterprise: { name: c.enterpriseName, uscc: c.uscc }, applicant: c.applicant,
+      caseNo: c.caseNo, state: c.state, source: c.source, enterprise: { name: c.enterpriseName, uscc: c.uscc }, applicant: c.applicant, agent: c.agent, returnReasons: c.returnReasons,
       items: items.map((i) => ({ id: i.id, type: i.type, barcode: i.barcode, label: i.label, state: i.state, compartment: i.compartmentId })),
       compartments, createdAt: iso(c.createdAt)!, readyAt: iso(c.readyAt), expiresAt: iso(c.expiresAt), closedAt: iso(c.closedAt),
     };

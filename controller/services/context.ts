@@ -3,6 +3,7 @@ import type { CabinetBoard } from '../../firmware-bridge/ports.ts';
 import type { CabinetConfig } from '../config/schema.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Keyring } from '../secrets/keyring.ts';
+import type { EvidenceService } from './evidence.ts';
 import { AlarmsRepo } from '../store/alarms-repo.ts';
 import { CasesRepo } from '../store/cases-repo.ts';
 import { CompartmentsRepo } from '../store/compartments-repo.ts';
@@ -20,6 +21,8 @@ export interface ServiceContext {
   readonly bus: EventBus;
   readonly keyring: Keyring;
   readonly logger: Logger;
+  /** Camera evidence: the still of each door event, and whether a required camera lets service go on. */
+  readonly evidence: EvidenceService;
 }
 
 export interface Repos {

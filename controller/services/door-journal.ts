@@ -43,10 +43,13 @@ export class DoorJournal {
   write(ctx: ChangeContext, compartmentId: string, effect: JournalEffect): void {
     const { compartments, opens, alarms } = this.s.repos;
     switch (effect.type) {
-      case 'record-door':
+      case 'record-door': {
         compartments.setDoor(compartmentId, effect.door, ctx.now);
-        ctx.event(effect.door === 'open' ? 'door.opened' : 'door.closed', { compartment: compartmentId, purpose: effect.purpose });
+        // With a camera, a still is taken once this change commits; the event names it.
+        const snapshot = this.s.evidence.reserve(ctx);
+        ctx.event(effect.door === 'open' ? 'door.opened' : 'door.closed', { compartment: compartmentId, purpose: effect.purpose, ...(snapshot ? { snapshot } : {}) });
         return;
+      }
       case 'learn-door':
         compartments.setDoor(compartmentId, effect.door, ctx.now);
         return;
@@ -100,7 +103,7 @@ export class DoorJournal {
       case 'unexpected-item': {
         // Re-read in the change: the facts were read a moment earlier.
         const c = compartments.get(compartmentId);
-        if (!c || c.caseNo !== null || c.hold !== null || c.service !== 'in-service' || opens.activeOn(compartmentId)) return;
+        if (!c || c.caseNo !== null || c.depositId !== null || c.hold !== null || c.service !== 'in-service' || opens.activeOn(compartmentId)) return;
         const alarmId = holdForClerk(this.s.repos, ctx, compartmentId, 'unexpected-item', null, { found: effect.found });
         const data = { compartment: compartmentId, found: effect.found, alarmId };
         ctx.event('compartment.occupied_unexpectedly', data);

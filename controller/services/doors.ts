@@ -196,7 +196,7 @@ export class DoorService {
       active: active ? { id: active.id, state: active.state, purpose: active.purpose } : null,
       switchSays: this.s.board.doors.isOpen(c.doorSensor),
       boardOnline: this.s.board.link === 'ok',
-      ...(this.s.board.items ? { items: { seen: this.s.board.items.isPresent(c.lockChannel), bound: c.caseNo !== null, held: c.hold !== null } } : {}),
+      ...(this.s.board.items ? { items: { seen: this.s.board.items.isPresent(c.lockChannel), bound: c.caseNo !== null || c.depositId !== null, held: c.hold !== null } } : {}),
     };
   }
 

@@ -95,6 +95,7 @@ export class HallCaseService {
         enterpriseName: input.enterprise.name, uscc: input.enterprise.uscc,
         applicantEnc: this.s.keyring.encrypt(input.applicant), applicant: maskApplicant(input.applicant),
         idSuffixHash: this.credentials.hashIdSuffix(idSuffix(input.applicant.idNumber)), contentHash: this.cases.contentHash(input),
+        agent: this.cases.agentRecord(input.agent),
       });
       for (const item of plan.removed) cases.removeExpectedItem(item.id);
       for (const { item, type, label } of plan.changed) cases.updateItem(item.id, type, label);
@@ -178,6 +179,7 @@ export class HallCaseService {
     return caseDifferences(input, {
       enterprise: { name: onFile.enterpriseName, uscc: onFile.uscc },
       applicant: onFile.applicantEnc ? this.s.keyring.decrypt<ApplicantSecret>(onFile.applicantEnc) : null,
+      agent: onFile.agentEnc ? this.s.keyring.decrypt<{ name: string; idNumber: string }>(onFile.agentEnc) : onFile.agent ? 'purged' : null,
       items: this.s.repos.cases.items(onFile.caseNo),
     });
   }

@@ -66,7 +66,7 @@ export class LoadingService implements OpenHandlers {
       const candidates = all.map((comp) => {
         const active = opens.activeOn(comp.id);
         const joinable = !active || (active.purpose === 'load' && comp.caseNo === c.caseNo);
-        return { id: comp.id, size: comp.size, usedVolume: comp.usedVolume, caseNo: comp.caseNo, available: comp.service === 'in-service' && joinable, held: comp.hold !== null };
+        return { id: comp.id, size: comp.size, usedVolume: comp.usedVolume, caseNo: comp.caseNo, available: comp.service === 'in-service' && joinable, held: comp.hold !== null || comp.depositId !== null };
       });
       const stillToCome = cases.items(c.caseNo).filter((i) => i.state === 'expected' && i.id !== item.id).map((i) => i.type);
       const allocation = allocate(item.type, stillToCome, c.caseNo, candidates);

@@ -33,13 +33,14 @@ const DAY_MS = 24 * HOUR_MS;
  * expiry, and queued for the SMS gateway to the phone on file (`…/notify`, `"kind":"credential"`). Wrong pairs
  * are failed attempts of the cabinet-wide attempt guard, like wrong pickup codes; a right pair does not end a
  * run of failures (it opens no door). Sends are limited per case (`policy.resendsPerCasePerDay` in 24 hours)
- * and for the cabinet (`policy.resendsPerHour`); those two counts are kept in memory (a restart starts them
- * afresh), the guard in the database.
+ * and for the cabinet (`policy.resendsPerHour`); each send is recorded with the new credential, so both limits
+ * hold across a restart (they are read back at the first request); the guard is in the database too.
  */
 export class LostCodeService {
   readonly #perCase = new Map<string, SlidingWindow>();
   readonly #cabinet: SlidingWindow;
   readonly #stats = { sent: 0, denied: new Map<ResendDenialReason, number>() };
+  #loaded = false;
 
   constructor(private readonly s: ServiceContext, private readonly credentials: CredentialService, private readonly idCards: IdCardService) {
     this.#cabinet = new SlidingWindow(HOUR_MS, s.config.policy.resendsPerHour);
@@ -74,6 +75,7 @@ export class LostCodeService {
     const refused = guardRefusal(this.s);
     if (refused) return { result: 'denied', ...refused };
     const now = this.s.store.clock.now();
+    this.#loadRecentSends(now);
     // The cabinet's hourly allowance is looked at before the pair, so it says nothing about the pair.
     const cabinetWait = this.#cabinet.waitMs(now);
     if (cabinetWait > 0) return { result: 'denied', reason: 'busy', retryAfterSeconds: Math.ceil(cabinetWait / 1000), window };
@@ -100,6 +102,8 @@ export class LostCodeService {
     const expiresAt = this.s.store.change((ctx) => {
       const issued = this.credentials.issue(ctx, c.caseNo, { keepExpiry: true });
       ctx.event('credential.reissued', { caseNo: c.caseNo, expiresAt: issued.expiresAt, channel: 'kiosk' });
+      this.s.store.db.prepare('DELETE FROM kiosk_resends WHERE at <= ?').run(now - DAY_MS);
+      this.s.store.db.prepare('INSERT INTO kiosk_resends (case_no, at) VALUES (?, ?)').run(c.caseNo, now);
       ctx.audit('applicant', 'credential.reissued', { caseNo: c.caseNo, channel: 'kiosk' });
       return issued.expiresAt;
     });
@@ -108,6 +112,19 @@ export class LostCodeService {
     this.#cabinet.add(now);
     this.s.logger.info({ caseNo: c.caseNo }, 'lost pickup code sent again at the kiosk');
     return { result: 'sent', maskedPhone: c.applicant.phone, expiresAt };
+  }
+
+  /** The sends of the last day as recorded (once: afterwards the counts in memory follow every send). */
+  #loadRecentSends(now: number): void {
+    if (this.#loaded) return;
+    this.#loaded = true;
+    const rows = this.s.store.db.prepare('SELECT case_no, at FROM kiosk_resends WHERE at > ? ORDER BY at').all(now - DAY_MS) as { case_no: string; at: number }[];
+    for (const { case_no: caseNo, at } of rows) {
+      const perCase = this.#perCase.get(caseNo) ?? new SlidingWindow(DAY_MS, this.s.config.policy.resendsPerCasePerDay);
+      perCase.add(at);
+      this.#perCase.set(caseNo, perCase);
+      if (at > now - HOUR_MS) this.#cabinet.add(at);
+    }
   }
 
   /** Keeps the per-case counts small: cases with nothing in the last day are forgotten. */

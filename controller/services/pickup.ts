@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { codeSchemaPattern, qrPattern } from '../domain/credentials.ts';
 import { recordSuccess, resume } from '../domain/pickup-guard.ts';
-import { itemTypeNames, sensitiveItemTypes } from '../domain/types.ts';
+import { itemTypeNames, sensitiveItemTypes, type Collector, type ReturnReason } from '../domain/types.ts';
 import type { OutOfServiceCause } from '../events/bus.ts';
-import { Keyring } from '../secrets/keyring.ts';
 import type { OpenRow } from '../store/opens-repo.ts';
 import { StorageUnavailableError } from '../store/storage-health.ts';
 import type { ChangeContext } from '../store/store.ts';
 import { RefusalSummaries } from '../events/refusal-summaries.ts';
-import { holdForClerk } from './alarms.ts';
+import { holdForClerk, raiseAlarm } from './alarms.ts';
 import { guardRefusal, recordFailedAttempt } from './attempt-guard.ts';
 import type { ServiceContext } from './context.ts';
 import type { CredentialService } from './credentials.ts';
 import type { DoorService, OpenHandlers } from './doors.ts';
 import type { IdCardService } from './id-card.ts';
+import { whoseId } from './id-match.ts';
 
 /**
  * The second factor, at most one of them: the ID suffix typed on the kiosk, or a card read (`readId` of the
@@ -37,6 +37,12 @@ export type PickupAnswer =
  * which part was right (no oracle).
  */
 export type DenialReason = 'invalid' | 'locked-out' | 'suspended' | 'expired' | 'out-of-service' | 'unrecognised' | 'in-progress';
+
+export type ReturnAnswer =
+  | { readonly result: 'accepted'; readonly compartments: string[] }
+  | { readonly result: 'denied'; readonly reason: 'not-in-progress'; readonly window: string };
+
+interface PickupRow { id: string; case_no: string; credential_id: number; state: string; collected_by: Collector | null; return_reasons: string | null }
 
 const PENDING_SCAN_MS = 120_000;
 
@@ -114,6 +120,7 @@ export class PickupService implements OpenHandlers {
     const refused = guardRefusal(this.s);
     if (refused) return { result: 'denied', ...refused };
     if (this.s.board.link !== 'ok') return { result: 'denied', reason: 'out-of-service', window: this.s.config.policy.helpWindow, cause: 'board-offline' };
+    const noCamera = this.s.evidence.refusal(); if (noCamera) return { result: 'denied', reason: 'out-of-service', ...noCamera };
 
     // A scan still waiting for its second factor waits on (the route never sends this; a caller in-process might).
     if ('scanId' in request && request.idSuffix === undefined && request.idCardReadId === undefined) return { result: 'need-id', scanId: request.scanId };
@@ -159,9 +166,11 @@ export class PickupService implements OpenHandlers {
       this.s.bus.kiosk.emit({ type: 'need-id', scanId, expiresInSeconds: PENDING_SCAN_MS / 1000 });
       return { result: 'need-id', scanId };
     }
-    if (needsId && factor !== undefined && (factor.hash === null || c.idSuffixHash === null || !Keyring.sameHash(factor.hash, c.idSuffixHash))) {
+    // The applicant's ID or that of the agent (代办人) the case names; whose it was is recorded with the pickup.
+    const collector = factor === undefined ? null : whoseId(factor.hash, c);
+    if (needsId && collector === null) {
       // Someone else's card, or a read unknown, expired or used: a failed attempt like a wrong suffix, same answer.
-      return this.#fail(form, factor.kind === 'typed' ? 'wrong id suffix' : factor.hash === null ? 'id card read unknown, expired or used' : 'id card not the applicant\'s', channel);
+      return this.#fail(form, factor!.kind === 'typed' ? 'wrong id suffix' : factor!.hash === null ? 'id card read unknown, expired or used' : 'id card not the applicant\'s', channel);
     }
     if (credential.state === 'spent') return { result: 'denied', reason: 'in-progress', window: this.s.config.policy.helpWindow };
     // `whenOverdue: "keep-valid"`: the code keeps working past its expiry, overdue or not, until a clerk takes
@@ -180,11 +189,12 @@ export class PickupService implements OpenHandlers {
     const pickupId = randomUUID();
     this.s.store.change((ctx) => {
       this.s.repos.guard.put(recordSuccess(this.s.repos.guard.get()));
-      this.s.store.db.prepare(`INSERT INTO pickups (id, case_no, credential_id, method, state, started_at) VALUES (?, ?, ?, ?, 'opening', ?)`).run(pickupId, c.caseNo, credential.id, form, ctx.now);
+      this.s.store.db.prepare(`INSERT INTO pickups (id, case_no, credential_id, method, state, started_at, collected_by) VALUES (?, ?, ?, ?, 'opening', ?, ?)`).run(pickupId, c.caseNo, credential.id, form, ctx.now, collector);
       cases.setState(c.caseNo, 'picking-up');
       const ids = compartmentIds.map((id) => this.s.repos.opens.journal(id, 'pickup', pickupId, ctx.now));
-      ctx.event('pickup.started', { caseNo: c.caseNo, method: form, channel, compartments: compartmentIds });
-      ctx.audit('applicant', 'pickup.started', { caseNo: c.caseNo, method: form, channel, compartments: compartmentIds });
+      const by = collector === 'agent' ? { by: 'agent' } : {};
+      ctx.event('pickup.started', { caseNo: c.caseNo, method: form, channel, compartments: compartmentIds, ...by });
+      ctx.audit(collector ?? 'applicant', 'pickup.started', { caseNo: c.caseNo, method: form, channel, compartments: compartmentIds, ...by });
       ctx.afterCommit(() => void this.doors.pulseAll(ids));
     });
     const itemList = items.map((i) => ({ type: i.type, label: i.label, name: i.label ?? itemTypeNames[i.type].zh }));
@@ -243,14 +253,17 @@ export class PickupService implements OpenHandlers {
     const opens = this.s.repos.opens.byRef('pickup', pickupId);
     if (opens.some((o) => o.state === 'journaled' || o.state === 'pulsed' || o.state === 'opened')) return;
     const { cases, compartments } = this.s.repos;
-    if (opens.every((o) => o.state === 'closed')) {
+    if (opens.every((o) => o.state === 'closed') && pickup.return_reasons !== null) {
+      this.#returned(ctx, pickup, opens);
+    } else if (opens.every((o) => o.state === 'closed')) {
       this.s.store.db.prepare(`UPDATE pickups SET state = 'completed', ended_at = ? WHERE id = ?`).run(ctx.now, pickupId);
       for (const item of cases.items(pickup.case_no)) if (item.state === 'loaded') cases.setItem(item.id, 'collected', item.compartmentId, ctx.now);
       for (const o of opens) compartments.releaseIfEmpty(o.compartmentId);
       cases.setState(pickup.case_no, 'collected', { closedAt: ctx.now });
       const left = [...new Set(opens.filter((o) => o.itemAtClose === true).map((o) => o.compartmentId))];
-      ctx.event('pickup.completed', { caseNo: pickup.case_no, compartments: opens.map((o) => o.compartmentId), ...(left.length > 0 ? { leftBehind: left } : {}) });
-      ctx.audit('cabinet', 'pickup.completed', { caseNo: pickup.case_no });
+      const by = pickup.collected_by ? { collectedBy: pickup.collected_by } : {};
+      ctx.event('pickup.completed', { caseNo: pickup.case_no, compartments: opens.map((o) => o.compartmentId), ...by, ...(left.length > 0 ? { leftBehind: left } : {}) });
+      ctx.audit('cabinet', 'pickup.completed', { caseNo: pickup.case_no, ...by });
       for (const compartment of left) {
         const alarmId = holdForClerk(this.s.repos, ctx, compartment, 'item-left', pickup.case_no);
         ctx.event('pickup.incomplete', { caseNo: pickup.case_no, compartment, alarmId });
@@ -269,6 +282,25 @@ export class PickupService implements OpenHandlers {
   }
 
   /**
+   * Every door shut after the applicant sent the items back: the items stay where they are (bound to the case),
+   * the case is `returned` with the reasons and waits for a clerk, who is alerted and retrieves it like an
+   * overdue case. A compartment whose item sensor saw nothing as its door shut is named: the item may not be back.
+   */
+  #returned(ctx: ChangeContext, pickup: PickupRow, opens: readonly OpenRow[]): void {
+    const reasons = JSON.parse(pickup.return_reasons!) as ReturnReason[];
+    const compartments = [...new Set(opens.map((o) => o.compartmentId))].sort();
+    const notSeenBack = [...new Set(opens.filter((o) => o.itemAtClose === false).map((o) => o.compartmentId))].sort();
+    this.s.store.db.prepare(`UPDATE pickups SET state = 'completed', ended_at = ? WHERE id = ?`).run(ctx.now, pickup.id);
+    this.s.repos.cases.setState(pickup.case_no, 'returned');
+    this.s.repos.cases.setReturnReasons(pickup.case_no, reasons);
+    const data = { caseNo: pickup.case_no, reasons, compartments, ...(pickup.collected_by ? { by: pickup.collected_by } : {}), ...(notSeenBack.length > 0 ? { notSeenBack } : {}) };
+    const alarmId = raiseAlarm(this.s.repos.alarms, ctx, 'case-returned', null, data);
+    ctx.event('case.returned', { ...data, alarmId });
+    ctx.audit('cabinet', 'case.returned', { ...data, alarmId });
+    ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'returned', caseNo: pickup.case_no }));
+  }
+
+  /**
    * What a case goes back to when its pickup opened nothing: ready, or, under `whenOverdue: "keep-valid"` (the
    * only policy that lets a pickup start past the expiry), overdue once its credential has run out, so the
    * clerks' overdue list keeps it without the sweep reporting it a second time.
@@ -278,7 +310,28 @@ export class PickupService implements OpenHandlers {
     return this.s.config.policy.whenOverdue === 'keep-valid' && expiresAt !== null && expiresAt <= now ? 'overdue' : 'ready';
   }
 
-  #pickup(id: string): { id: string; case_no: string; credential_id: number; state: string } | undefined {
-    return this.s.store.db.prepare('SELECT id, case_no, credential_id, state FROM pickups WHERE id = ?').get(id) as { id: string; case_no: string; credential_id: number; state: string } | undefined;
+  #pickup(id: string): PickupRow | undefined {
+    return this.s.store.db.prepare('SELECT id, case_no, credential_id, state, collected_by, return_reasons FROM pickups WHERE id = ?').get(id) as PickupRow | undefined;
+  }
+
+  // ---- sending items back at the doors (材料有误，退回窗口) ----
+
+  /**
+   * While the case's doors are open at pickup, the applicant says an item is wrong or damaged: the pickup will
+   * end as `returned` (items back inside, the case waiting for a clerk) once every door is shut. Asking again
+   * replaces the reasons. Only the case being collected right now, so nothing is learnt from a guessed number.
+   */
+  requestReturn(caseNo: string, reasons: readonly ReturnReason[]): ReturnAnswer {
+    return this.s.store.change((ctx) => {
+      const pickup = this.s.store.db.prepare(`SELECT id, case_no, credential_id, state, collected_by, return_reasons FROM pickups WHERE case_no = ? AND state = 'opening'`).get(caseNo) as PickupRow | undefined;
+      if (!pickup) return { result: 'denied', reason: 'not-in-progress', window: this.s.config.policy.helpWindow } as const;
+      const unique = [...new Set(reasons)];
+      this.s.store.db.prepare('UPDATE pickups SET return_reasons = ? WHERE id = ?').run(JSON.stringify(unique), pickup.id);
+      const compartments = [...new Set(this.s.repos.opens.byRef('pickup', pickup.id).map((o) => o.compartmentId))].sort();
+      ctx.event('pickup.return_requested', { caseNo, reasons: unique, compartments });
+      ctx.audit(pickup.collected_by ?? 'applicant', 'pickup.return_requested', { caseNo, reasons: unique });
+      ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'return-requested', caseNo, compartments }));
+      return { result: 'accepted', compartments } as const;
+    });
   }
 }

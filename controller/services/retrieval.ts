@@ -5,8 +5,10 @@ import { holdForClerk } from './alarms.ts';
 import type { ServiceContext } from './context.ts';
 import type { DoorService, OpenHandlers } from './doors.ts';
 
-/** A cancelled case is retrievable until its items are back (then it is closed: `closedAt`). */
-const RETRIEVABLE = new Set(['ready', 'overdue', 'awaiting-items', 'picking-up', 'cancelled']);
+/** A cancelled or returned case is retrievable until its items are back (then it is closed: `closedAt`). */
+const RETRIEVABLE = new Set(['ready', 'overdue', 'awaiting-items', 'picking-up', 'cancelled', 'returned']);
+/** States a case keeps once its items are back (what happened to it), closed then. */
+const KEPT_STATES = new Set(['cancelled', 'returned']);
 
 /** A clerk takes a case's items back (overdue, cancelled, or a pickup that was interrupted). */
 export class RetrievalService implements OpenHandlers {
@@ -20,7 +22,7 @@ export class RetrievalService implements OpenHandlers {
     const compartments = this.s.store.change((ctx) => {
       const c = cases.get(caseNo);
       if (!c) throw new Refusal('not-found', 'unknown-case', `no case ${caseNo}: check the case number`, {}, 'caseNo');
-      if (!RETRIEVABLE.has(c.state) || (c.state === 'cancelled' && c.closedAt !== null)) throw new Refusal('conflict', 'case-not-retrievable', `case ${caseNo} is ${c.state}: there is nothing to take back`, { state: c.state });
+      if (!RETRIEVABLE.has(c.state) || (KEPT_STATES.has(c.state) && c.closedAt !== null)) throw new Refusal('conflict', 'case-not-retrievable', `case ${caseNo} is ${c.state}: there is nothing to take back`, { state: c.state });
       if (c.state === 'picking-up' && this.s.store.db.prepare(`SELECT 1 FROM pickups WHERE case_no = ? AND state = 'opening'`).get(caseNo)) {
         throw new Refusal('conflict', 'pickup-in-progress', `the applicant of case ${caseNo} is collecting right now: wait until the doors are closed`);
       }
@@ -105,13 +107,13 @@ export class RetrievalService implements OpenHandlers {
   #finish(ctx: ChangeContext, caseNo: string, actor: string): void {
     const { cases, compartments } = this.s.repos;
     const c = cases.get(caseNo)!;
-    if (c.state === 'retrieved' || (c.state === 'cancelled' && c.closedAt !== null)) return;
+    if (c.state === 'retrieved' || (KEPT_STATES.has(c.state) && c.closedAt !== null)) return;
     for (const item of cases.items(caseNo)) {
       if (item.state === 'expected' || item.state === 'loading' || item.state === 'loaded') cases.setItem(item.id, 'retrieved', item.compartmentId, ctx.now);
       if (item.compartmentId) compartments.releaseIfEmpty(item.compartmentId);
     }
-    // A cancelled case stays cancelled (that is what happened to it), closed now that its items are back.
-    cases.setState(caseNo, c.state === 'cancelled' ? 'cancelled' : 'retrieved', { closedAt: ctx.now });
+    // A cancelled or returned case stays so (that is what happened to it), closed now that its items are back.
+    cases.setState(caseNo, KEPT_STATES.has(c.state) ? c.state : 'retrieved', { closedAt: ctx.now });
     ctx.event('case.retrieved', { caseNo, from: c.state });
     ctx.audit(actor, 'case.retrieved', { caseNo, from: c.state });
   }

@@ -2,6 +2,9 @@ import type { CaseSource, CaseState, ItemState, ItemType } from '../domain/types
 import type { Db } from './database.ts';
 
 export interface MaskedApplicant { readonly name: string; readonly phone: string; readonly idNumber: string }
+export interface MaskedAgent { readonly name: string; readonly idNumber: string }
+/** An agent as stored: encrypted {name, idNumber}, masked, and the keyed hash of the ID number's last 6. */
+export interface AgentRecord { readonly enc: Buffer; readonly masked: MaskedAgent; readonly suffixHash: string }
 
 export interface CaseRow {
   readonly caseNo: string;
@@ -20,6 +23,12 @@ export interface CaseRow {
   readonly source: CaseSource;
   /** Keyed hash of the case as last sent (canonical JSON); null for cases made before schema 7. */
   readonly contentHash: string | null;
+  /** The agent (代办人) the case names, masked; null when none (or purged). */
+  readonly agent: MaskedAgent | null;
+  readonly agentEnc: Buffer | null;
+  readonly agentSuffixHash: string | null;
+  /** Why the applicant sent the items back at the doors (a `returned` case). */
+  readonly returnReasons: readonly string[] | null;
 }
 
 export interface ItemRow {
@@ -39,22 +48,25 @@ export interface CredentialRow {
   readonly state: 'active' | 'spent' | 'revoked';
 }
 
-interface RawCase { case_no: string; state: CaseState; enterprise_name: string; uscc: string; applicant_enc: Buffer | null; applicant_masked: string; id_suffix_hash: string | null; created_at: number; created_by: string; ready_at: number | null; expires_at: number | null; closed_at: number | null; source: CaseSource; content_hash: string | null }
+interface RawCase { case_no: string; state: CaseState; enterprise_name: string; uscc: string; applicant_enc: Buffer | null; applicant_masked: string; id_suffix_hash: string | null; created_at: number; created_by: string; ready_at: number | null; expires_at: number | null; closed_at: number | null; source: CaseSource; content_hash: string | null; agent_enc: Buffer | null; agent_masked: string | null; agent_suffix_hash: string | null; return_reasons: string | null }
 interface RawItem { id: number; case_no: string; type: ItemType; barcode: string; label: string | null; state: ItemState; compartment_id: string | null }
 
 const toCase = (r: RawCase): CaseRow => ({
   caseNo: r.case_no, state: r.state, enterpriseName: r.enterprise_name, uscc: r.uscc, applicant: JSON.parse(r.applicant_masked), applicantEnc: r.applicant_enc,
   idSuffixHash: r.id_suffix_hash, createdAt: r.created_at, createdBy: r.created_by, readyAt: r.ready_at, expiresAt: r.expires_at, closedAt: r.closed_at,
   source: r.source, contentHash: r.content_hash,
+  agent: r.agent_masked === null ? null : JSON.parse(r.agent_masked), agentEnc: r.agent_enc, agentSuffixHash: r.agent_suffix_hash,
+  returnReasons: r.return_reasons === null ? null : JSON.parse(r.return_reasons),
 });
 const toItem = (r: RawItem): ItemRow => ({ id: r.id, caseNo: r.case_no, type: r.type, barcode: r.barcode, label: r.label, state: r.state, compartmentId: r.compartment_id });
 
 export class CasesRepo {
   constructor(private readonly db: Db) {}
 
-  insert(c: { caseNo: string; enterpriseName: string; uscc: string; applicantEnc: Buffer; applicant: MaskedApplicant; idSuffixHash: string; createdAt: number; createdBy: string; source?: CaseSource; contentHash?: string }, items: readonly { type: ItemType; barcode: string; label: string | null }[]): void {
-    this.db.prepare(`INSERT INTO cases (case_no, state, enterprise_name, uscc, applicant_enc, applicant_masked, id_suffix_hash, created_at, created_by, source, content_hash)
-      VALUES (?, 'awaiting-items', ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(c.caseNo, c.enterpriseName, c.uscc, c.applicantEnc, JSON.stringify(c.applicant), c.idSuffixHash, c.createdAt, c.createdBy, c.source ?? 'clerk', c.contentHash ?? null);
+  insert(c: { caseNo: string; enterpriseName: string; uscc: string; applicantEnc: Buffer; applicant: MaskedApplicant; idSuffixHash: string; createdAt: number; createdBy: string; source?: CaseSource; contentHash?: string; agent?: AgentRecord | null }, items: readonly { type: ItemType; barcode: string; label: string | null }[]): void {
+    this.db.prepare(`INSERT INTO cases (case_no, state, enterprise_name, uscc, applicant_enc, applicant_masked, id_suffix_hash, created_at, created_by, source, content_hash, agent_enc, agent_masked, agent_suffix_hash)
+      VALUES (?, 'awaiting-items', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(c.caseNo, c.enterpriseName, c.uscc, c.applicantEnc, JSON.stringify(c.applicant), c.idSuffixHash, c.createdAt, c.createdBy, c.source ?? 'clerk', c.contentHash ?? null,
+      c.agent?.enc ?? null, c.agent ? JSON.stringify(c.agent.masked) : null, c.agent?.suffixHash ?? null);
     this.insertItems(c.caseNo, items);
   }
 
@@ -177,9 +189,9 @@ export class CasesRepo {
   // ---- the hall system's amendments and cancellations ----
 
   /** A corrected case: enterprise and applicant as sent now, and the hash of the case as last sent. */
-  updateParticulars(caseNo: string, p: { enterpriseName: string; uscc: string; applicantEnc: Buffer; applicant: MaskedApplicant; idSuffixHash: string; contentHash: string }): void {
-    this.db.prepare(`UPDATE cases SET enterprise_name = ?, uscc = ?, applicant_enc = ?, applicant_masked = ?, id_suffix_hash = ?, content_hash = ? WHERE case_no = ?`)
-      .run(p.enterpriseName, p.uscc, p.applicantEnc, JSON.stringify(p.applicant), p.idSuffixHash, p.contentHash, caseNo);
+  updateParticulars(caseNo: string, p: { enterpriseName: string; uscc: string; applicantEnc: Buffer; applicant: MaskedApplicant; idSuffixHash: string; contentHash: string; agent: AgentRecord | null }): void {
+    this.db.prepare(`UPDATE cases SET enterprise_name = ?, uscc = ?, applicant_enc = ?, applicant_masked = ?, id_suffix_hash = ?, content_hash = ?, agent_enc = ?, agent_masked = ?, agent_suffix_hash = ? WHERE case_no = ?`)
+      .run(p.enterpriseName, p.uscc, p.applicantEnc, JSON.stringify(p.applicant), p.idSuffixHash, p.contentHash, p.agent?.enc ?? null, p.agent ? JSON.stringify(p.agent.masked) : null, p.agent?.suffixHash ?? null, caseNo);
   }
 
   /** An item's type and label as the hall system now sends them (its state and compartment stay). */
@@ -194,6 +206,11 @@ export class CasesRepo {
   removeExpectedItem(id: number): void {
     this.db.prepare(`DELETE FROM loads WHERE item_id = ? AND state = 'aborted'`).run(id);
     this.db.prepare(`DELETE FROM items WHERE id = ? AND state = 'expected'`).run(id);
+  }
+
+  /** Why the applicant sent the case's items back at the doors. */
+  setReturnReasons(caseNo: string, reasons: readonly string[]): void {
+    this.db.prepare('UPDATE cases SET return_reasons = ? WHERE case_no = ?').run(JSON.stringify(reasons), caseNo);
   }
 
   /** A ready (or overdue) case that expects another item: awaiting items again, with no readiness or expiry. */

@@ -22,11 +22,13 @@ export interface CompartmentRow {
   readonly holdCase: string | null;
   readonly holdSince: number | null;
   readonly holdAlarm: number | null;
+  /** A deposit inside, or on its way in or out: the compartment is taken, as by a case. */
+  readonly depositId: string | null;
 }
 
 interface Raw {
   id: string; size: CompartmentSize; lock_channel: number; door_sensor: number; service: CompartmentService; service_note: string | null; case_no: string | null; door: DoorState;
-  hold: CompartmentHold | null; hold_case: string | null; hold_since: number | null; hold_alarm: number | null;
+  hold: CompartmentHold | null; hold_case: string | null; hold_since: number | null; hold_alarm: number | null; deposit_id: string | null;
 }
 
 export class CompartmentsRepo {
@@ -40,9 +42,10 @@ export class CompartmentsRepo {
         this.db.prepare(`INSERT INTO compartments (id, size, lock_channel, door_sensor) VALUES (?, ?, ?, ?)
           ON CONFLICT (id) DO UPDATE SET size = excluded.size, lock_channel = excluded.lock_channel, door_sensor = excluded.door_sensor`).run(c.id, c.size, c.lockChannel, c.doorSensor);
       }
-      for (const { id, case_no } of this.db.prepare('SELECT id, case_no FROM compartments').all() as { id: string; case_no: string | null }[]) {
+      for (const { id, case_no, deposit_id } of this.db.prepare('SELECT id, case_no, deposit_id FROM compartments').all() as { id: string; case_no: string | null; deposit_id: string | null }[]) {
         if (wanted.has(id)) continue;
         if (case_no !== null) throw new Error(`compartment ${id} holds case ${case_no} but is no longer in the configuration: retrieve the items first, or put ${id} back`);
+        if (deposit_id !== null) throw new Error(`compartment ${id} holds a deposited document but is no longer in the configuration: take it out first (clerk station), or put ${id} back`);
         this.db.prepare('DELETE FROM compartments WHERE id = ?').run(id);
       }
     }).immediate();
@@ -92,6 +95,11 @@ export class CompartmentsRepo {
     this.db.prepare('UPDATE compartments SET hold = NULL, hold_case = NULL, hold_since = NULL, hold_alarm = NULL WHERE id = ?').run(id);
   }
 
+  /** A deposit takes the compartment (`null`: gives it back). */
+  setDeposit(id: string, depositId: string | null): void {
+    this.db.prepare('UPDATE compartments SET deposit_id = ? WHERE id = ?').run(depositId, id);
+  }
+
   bind(id: string, caseNo: string): void {
     this.db.prepare('UPDATE compartments SET case_no = ? WHERE id = ?').run(caseNo, id);
   }
@@ -105,7 +113,7 @@ export class CompartmentsRepo {
     return {
       id: r.id, size: r.size, lockChannel: r.lock_channel, doorSensor: r.door_sensor, service: r.service, serviceNote: r.service_note,
       caseNo: r.case_no, door: r.door,
-      hold: r.hold, holdCase: r.hold_case, holdSince: r.hold_since, holdAlarm: r.hold_alarm,
+      hold: r.hold, holdCase: r.hold_case, holdSince: r.hold_since, holdAlarm: r.hold_alarm, depositId: r.deposit_id,
       loadedItems: items.filter((i) => i.state === 'loaded').length,
       usedVolume: items.reduce((sum, i) => sum + itemFootprint[i.type].volume, 0),
     };

@@ -249,4 +249,52 @@ export const migrations: readonly string[] = [
   -- A courier's department decides what they may load: a JSON array of item types (NULL for other roles).
   ALTER TABLE users ADD COLUMN item_types TEXT;
   `,
+  /* 8: agents (代办人), documents deposited at the kiosk, who collected and what was sent back */ `
+  -- An agent the applicant named: like the applicant, encrypted {name, idNumber}, masked, and a keyed hash of
+  -- the ID number's last 6 characters (accepted as the second factor). NULL when the case names none.
+  ALTER TABLE cases ADD COLUMN agent_enc BLOB;
+  ALTER TABLE cases ADD COLUMN agent_masked TEXT;
+  ALTER TABLE cases ADD COLUMN agent_suffix_hash TEXT;
+  -- Whose ID matched at pickup; the reasons given when the applicant sent the items back at the doors.
+  ALTER TABLE pickups ADD COLUMN collected_by TEXT CHECK (collected_by IN ('applicant','agent'));
+  ALTER TABLE pickups ADD COLUMN return_reasons TEXT;
+  -- Rebuilt for its CHECK (a new purpose), with foreign keys off around the upgrade (database.ts).
+  CREATE TABLE opens_v8 (
+    id             INTEGER PRIMARY KEY,
+    compartment_id TEXT NOT NULL REFERENCES compartments (id),
+    purpose        TEXT NOT NULL CHECK (purpose IN ('load','pickup','retrieve','remote','deposit')),
+    ref            TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('journaled','pulsed','opened','closed','failed','interrupted')),
+    pulses         INTEGER NOT NULL DEFAULT 0,
+    journaled_at   INTEGER NOT NULL,
+    opened_at      INTEGER,
+    closed_at      INTEGER,
+    item_at_close  INTEGER
+  );
+  INSERT INTO opens_v8 (id, compartment_id, purpose, ref, state, pulses, journaled_at, opened_at, closed_at, item_at_close)
+    SELECT id, compartment_id, purpose, ref, state, pulses, journaled_at, opened_at, closed_at, item_at_close FROM opens;
+  DROP TABLE opens;
+  ALTER TABLE opens_v8 RENAME TO opens;
+  CREATE INDEX opens_active ON opens (compartment_id) WHERE state IN ('journaled','pulsed','opened');
+  -- A document an applicant (or their agent) put in at the kiosk, or a department returned to the window,
+  -- until a clerk takes it out.
+  CREATE TABLE deposits (
+    id             TEXT PRIMARY KEY,
+    case_no        TEXT NOT NULL REFERENCES cases (case_no),
+    compartment_id TEXT NOT NULL REFERENCES compartments (id),
+    state          TEXT NOT NULL CHECK (state IN ('opening','received','aborted','retrieving','retrieved')),
+    depositor      TEXT NOT NULL CHECK (depositor IN ('applicant','agent')),
+    reason         TEXT,
+    created_at     INTEGER NOT NULL,
+    received_at    INTEGER,
+    retrieved_at   INTEGER,
+    retrieved_by   TEXT
+  );
+  CREATE INDEX deposits_live ON deposits (state) WHERE state IN ('opening','received','retrieving');
+  -- The deposit inside (or on its way in or out): the compartment is taken, as by a case.
+  ALTER TABLE compartments ADD COLUMN deposit_id TEXT;
+  -- Lost codes sent again at the kiosk in the last day, so the per-case and per-cabinet limits hold across a restart.
+  CREATE TABLE kiosk_resends (case_no TEXT NOT NULL, at INTEGER NOT NULL);
+  CREATE INDEX kiosk_resends_by_time ON kiosk_resends (at);
+  `,
 ];

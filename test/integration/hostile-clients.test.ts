@@ -76,6 +76,9 @@ describe('the kiosk endpoints answer only the cabinet\'s own screen, however the
     const routes: { method: string; path: string; body?: unknown }[] = [
       { method: 'POST', path: '/api/v1/kiosk/pickup', body: { code: '12345678', idSuffix: ID_SUFFIX } },
       { method: 'POST', path: '/api/v1/kiosk/rating', body: { caseNo: 'ALLOW-1', level: 1 } },
+      { method: 'POST', path: '/api/v1/kiosk/deposit', body: { caseNo: 'ALLOW-1', idSuffix: ID_SUFFIX } },
+      { method: 'POST', path: '/api/v1/kiosk/return', body: { caseNo: 'ALLOW-1', reasons: ['damaged'] } },
+      { method: 'POST', path: '/api/v1/kiosk/resend', body: { caseNo: 'ALLOW-1', idSuffix: ID_SUFFIX } },
       { method: 'GET', path: '/api/v1/kiosk/layout' },
       { method: 'GET', path: '/api/v1/kiosk/events' },
     ];

@@ -113,7 +113,7 @@ describe('a pickup that leaves an item behind', () => {
     h.sim.model.close(door); // the item is still inside
     const incomplete = await until(() => events(h!, 'pickup.incomplete')[0], 5000, 'pickup.incomplete');
     expect(incomplete.data).toEqual({ caseNo: 'IT-LEFT-1', compartment: door, alarmId: expect.any(Number) });
-    expect(events(h, 'pickup.completed').map((e) => e.data)).toEqual([{ caseNo: 'IT-LEFT-1', compartments: [door], leftBehind: [door] }]);
+    expect(events(h, 'pickup.completed').map((e) => e.data)).toEqual([{ caseNo: 'IT-LEFT-1', compartments: [door], collectedBy: 'applicant', leftBehind: [door] }]);
     expect((await h.call('GET', '/api/v1/cases/IT-LEFT-1')).json.state).toBe('collected');
     expect((await openAlarms(h)).map((a) => [a.kind, a.compartment, a.data.caseNo])).toEqual([['item-left', door, 'IT-LEFT-1']]);
     expect(await compartment(h, door)).toMatchObject({ state: 'fault', caseNo: null, hold: { kind: 'item-left', caseNo: 'IT-LEFT-1', alarmId: incomplete.data.alarmId } });
@@ -156,7 +156,7 @@ describe('a pickup that leaves an item behind', () => {
     h.sim.model.close(door, { occupied: false });
     await until(async () => (await h!.call('GET', '/api/v1/cases/IT-DONE-1')).json.state === 'collected', 5000, 'collected');
     await sleep(300);
-    expect(events(h, 'pickup.completed').map((e) => e.data)).toEqual([{ caseNo: 'IT-DONE-1', compartments: [door] }]);
+    expect(events(h, 'pickup.completed').map((e) => e.data)).toEqual([{ caseNo: 'IT-DONE-1', compartments: [door], collectedBy: 'applicant' }]);
     expect(events(h, 'pickup.incomplete')).toEqual([]);
     expect(events(h, 'compartment.occupied_unexpectedly')).toEqual([]);
     expect(await compartment(h, door)).toMatchObject({ state: 'empty', hold: null });

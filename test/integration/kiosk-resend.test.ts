@@ -132,6 +132,23 @@ describe('POST /api/v1/kiosk/resend', () => {
     expect(metrics).toContain('govlocker_kiosk_resends_denied_total{cabinet="DEMO-01",reason="busy"} 2');
   });
 
+  it('the per-case and per-cabinet limits hold across a restart of the controller', async () => {
+    h = await startHarness({ config: { policy: { resendsPerCasePerDay: 2, resendsPerHour: 3, helpWindow: '5' } } });
+    for (const caseNo of ['RS-R1', 'RS-R2']) await readyCase(h, caseNo, [{ type: 'invoice', barcode: `${caseNo}-INV` }]);
+    expect((await resend({ caseNo: 'RS-R1', idSuffix: ID_SUFFIX })).json.result).toBe('sent');
+    expect((await resend({ caseNo: 'RS-R1', idSuffix: ID_SUFFIX })).json.result).toBe('sent');
+    expect((await resend({ caseNo: 'RS-R2', idSuffix: ID_SUFFIX })).json.result).toBe('sent');
+    await h.restartController();
+    // Restarting (a crash, a power cut, a kiosk user pulling the plug) does not hand out more codes.
+    expect((await resend({ caseNo: 'RS-R1', idSuffix: ID_SUFFIX })).json).toEqual({ result: 'denied', reason: 'busy', retryAfterSeconds: 3600, window: '5' });
+    h.clock.advance(HOUR);
+    expect((await resend({ caseNo: 'RS-R1', idSuffix: ID_SUFFIX })).json).toEqual({ result: 'denied', reason: 'limit-reached', window: '5' });
+    expect((await resend({ caseNo: 'RS-R2', idSuffix: ID_SUFFIX })).json.result).toBe('sent');
+    h.clock.advance(23 * HOUR);
+    await h.restartController();
+    expect((await resend({ caseNo: 'RS-R1', idSuffix: ID_SUFFIX })).json.result).toBe('sent');
+  });
+
   it('a right pair hears what became of its case: not ready yet, collected, overdue; a cabinet with resendsPerCasePerDay 0 does not offer it', async () => {
     h = await startHarness();
     expect((await h.call('POST', '/api/v1/cases', caseBody('RS-LOADING', [{ type: 'invoice', barcode: 'RSL-INV1' }, { type: 'seal', barcode: 'RSL-SEAL' }]))).status).toBe(201);

@@ -32,7 +32,8 @@ const REAL = 'ACL-GOV';
 const OPS = 'ops.central';
 const SMS = 'ops.sms-gateway';
 const FLEET = 'ops.fleet-monitor';
-const passwords = new Map([A, B, REAL, OPS, SMS, FLEET].map((u) => [u, randomBytes(12).toString('hex')]));
+const HALL = 'hall.case-system';
+const passwords = new Map([A, B, REAL, OPS, SMS, FLEET, HALL].map((u) => [u, randomBytes(12).toString('hex')]));
 const ta = new Topics(A);
 const tb = new Topics(B);
 
@@ -380,12 +381,14 @@ describe('deploy/mosquitto: the shipped config and ACL on a real Mosquitto', () 
     expect(heard.map((x) => x.topic).sort()).toEqual([ta.events, ta.reply, ta.status, tb.events, tb.reply, tb.status].sort());
   });
 
-  it('the SMS gateway hears only notify; the fleet monitor hears status, events and replies, and may send only replay and ack', async () => {
+  it('the SMS gateway hears only notify; the fleet monitor hears status, events and replies, and may send only replay and ack; the hall system only sends cases and hears replies', async () => {
     const sms = await Party.connect(SMS);
     await sms.subscribe('#');
     const fleet = await Party.connect(FLEET);
     await fleet.subscribe('#');
     const ops = await Party.connect(OPS);
+    const hall = await Party.connect(HALL);
+    await hall.subscribe('#');
     const a = await Party.cabinet(A);
     await a.subscribe(ta.commands);
     const m = `roles-${randomBytes(3).toString('hex')}`;
@@ -397,14 +400,20 @@ describe('deploy/mosquitto: the shipped config and ACL on a real Mosquitto', () 
     expect(await fleet.publish(ta.command('open'), JSON.stringify({ args: { compartment: 'A01' }, m }))).toBe(NOT_AUTHORIZED);
     expect(await sms.publish(ta.command('status'), JSON.stringify({ m }))).toBe(NOT_AUTHORIZED);
     expect(await sms.publish(ta.events, JSON.stringify({ m }))).toBe(NOT_AUTHORIZED);
+    expect(await hall.publish(ta.command('case'), JSON.stringify({ args: { action: 'cancel', caseNo: 'X' }, m }))).toBe('ok');
+    expect(await hall.publish(ta.command('open'), JSON.stringify({ args: { compartment: 'A01' }, m }))).toBe(NOT_AUTHORIZED);
+    expect(await hall.publish(ta.events, JSON.stringify({ m }))).toBe(NOT_AUTHORIZED);
 
     await fence(a, ta.notify, sms);
     await fence(a, ta.events, fleet);
+    await fence(a, ta.reply, hall);
     await fence(ops, ta.command('enable'), a);
     expect(sms.heard.filter((x) => !x.topic.endsWith('/notify'))).toEqual([]);
     expect(sms.marked(m).map((x) => x.topic)).toEqual([ta.notify]);
     expect(fleet.marked(m).map((x) => x.topic).sort()).toEqual([ta.events, ta.reply, ta.status].sort());
-    expect(a.marked(m).map((x) => x.topic).sort()).toEqual([ta.command('ack'), ta.command('replay'), ta.command('status')].sort());
+    expect(a.marked(m).map((x) => x.topic).sort()).toEqual([ta.command('ack'), ta.command('case'), ta.command('replay'), ta.command('status')].sort());
+    // The hall system hears the replies and nothing else of the cabinet.
+    expect(hall.marked(m).map((x) => x.topic)).toEqual([ta.reply]);
   });
 
   it('a durable consumer that was away gets every event queued meanwhile (5,000: the default queue would drop 4,000)', async () => {

@@ -202,7 +202,7 @@ describe('GET /docs/json: the OpenAPI 3.1 document of the admin API', () => {
       }
     }
     expect(checked.staff).toBeGreaterThan(15);
-    expect(checked.kiosk).toBe(5);
+    expect(checked.kiosk).toBe(7);
     expect(checked.open).toBe(1); // GET /health
     expect(checked.session).toBe(2); // POST and DELETE /session
   });

@@ -36,6 +36,11 @@ describe('the embedded broker ACL', () => {
     expect(mayPublish(monitor, T('X', 'cmd/ack'), false)).toBe(true);
     expect(mayPublish(monitor, T('X', 'cmd/open'), false)).toBe(false);
     expect(grantsOf('ops.root')).toEqual({ read: [], write: [] });
+    const hall = grantsOf('hall.case-system');
+    expect(mayPublish(hall, T('X', 'cmd/case'), false)).toBe(true);
+    expect(mayPublish(hall, T('X', 'cmd/open'), false)).toBe(false);
+    expect(mayRead(hall, T('X', 'reply'))).toBe(true);
+    for (const kind of ['status', 'events', 'notify']) expect(mayRead(hall, T('X', kind))).toBe(false);
   });
 
   it('lets only a status be retained (a retained command would reach every later subscriber)', () => {

@@ -38,7 +38,7 @@ describe('the configuration reference (docs/configuration.md)', () => {
 
   it('covers every section, both hardware drivers and both lock-board protocols, with ranges and allowed values', () => {
     const sections = new Set(fields.map((f) => f.path.split(/[.[]/)[0]));
-    expect([...sections]).toEqual(['cabinetId', 'dataDir', 'api', 'hardware', 'scanner', 'idReader', 'compartments', 'policy', 'staff', 'mqtt']);
+    expect([...sections]).toEqual(['cabinetId', 'dataDir', 'api', 'hardware', 'scanner', 'idReader', 'compartments', 'policy', 'staff', 'mqtt', 'camera']);
     expect(field('hardware.driver')).toMatchObject({ default: '`"firmata"`', allowed: '"firmata", "lockboard"' });
     expect(field('hardware.transport.path').when).toEqual([{ key: 'hardware.driver', values: ['firmata'] }, { key: 'hardware.transport.kind', values: ['serial'] }]);
     // Timing that both drivers take carries no condition; the bus only with lock boards.
