@@ -107,7 +107,19 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
   'GET /api/v1/deposits': {
     summary: 'Documents deposited at the kiosk, waiting for a clerk (容缺材料)',
     description: 'Deposits whose door has shut with the document inside (`received`), or that a clerk is taking out (`retrieving`), oldest first.',
-    answer: '`[{"id","caseNo","compartment","state","depositor":"applicant"|"agent","createdAt","receivedAt","retrievedAt","retrievedBy","reason"}]`',
+    answer: '`[{"id","caseNo","compartment","state","depositor":"applicant"|"agent"|"department","depositedBy","createdAt","receivedAt","retrievedAt","retrievedBy","reason"}]`',
+  },
+  'POST /api/v1/deposits': {
+    summary: 'A department returns something to the window for a case',
+    description: 'A courier (or clerk) names the case: the smallest free compartment that takes a document opens; the door shutting makes it a deposit (`depositor: "department"`, `depositedBy`), listed for the clerk like an applicant\'s.',
+    status: 202,
+    answer: 'the deposit, `state: "opening"`, with its `compartment`',
+    refusals: { 404: '`unknown-case`', 409: '`cabinet-full`', 503: '`hardware-unavailable`' },
+  },
+  'GET /api/v1/deposits/:id': {
+    summary: 'One deposit as it stands (a courier: their own returns only)',
+    answer: 'the deposit: `state` `opening`, `received`, `aborted` (with `reason`), `retrieving` or `retrieved`',
+    refusals: { 404: '`unknown-deposit`' },
   },
   'POST /api/v1/deposits/:id/retrieve': {
     summary: 'Open a deposit\'s compartment so a clerk takes the document out',

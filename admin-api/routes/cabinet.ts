@@ -57,6 +57,17 @@ export const cabinetRoutes: FastifyPluginAsyncZod<{ cabinet: Cabinet; auth: Staf
   // Documents deposited at the kiosk (容缺材料) waiting for a clerk, and taking one out (its door opens).
   app.get('/deposits', { onRequest: view }, async () => services.deposits.waiting());
 
+  // A department returns something to the window: a courier (or clerk) names the case, a door opens for it.
+  app.post('/deposits', { onRequest: loaders, schema: { body: z.object({ caseNo: caseNoSchema }).strict() } }, async (request, reply) =>
+    reply.code(202).send(services.deposits.depositForWindow(request.body.caseNo, actorOf(request))));
+
+  app.get('/deposits/:id', { onRequest: auth.require(access.loadLookup), schema: { params: z.object({ id: z.uuid('id is a deposit\'s id') }) } }, async (request) => {
+    const found = services.deposits.view(request.params.id);
+    // A courier sees their own returns only; any other id is as unknown to them as one that never was.
+    if (!found || (request.user!.role === 'courier' && found.depositedBy !== actorOf(request))) throw new Refusal('not-found', 'unknown-deposit', `no deposit ${request.params.id}`, {}, 'id');
+    return found;
+  });
+
   app.post('/deposits/:id/retrieve', { onRequest: clerk, schema: { params: z.object({ id: z.uuid('id is a deposit\'s id from GET /deposits') }) } }, async (request, reply) =>
     reply.code(202).send(services.deposits.retrieve(request.params.id, actorOf(request))));
 

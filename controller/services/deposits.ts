@@ -34,8 +34,10 @@ export interface DepositView {
   caseNo: string;
   compartment: string;
   state: DepositState;
-  /** Who put it in: the applicant, or the agent the case names. */
-  depositor: Collector;
+  /** Who put it in: the applicant, the agent the case names, or a department returning something to the window. */
+  depositor: Depositor;
+  /** The courier or clerk who returned it for a department (null for the applicant's or agent's). */
+  depositedBy: string | null;
   createdAt: string;
   receivedAt: string | null;
   retrievedAt: string | null;
@@ -44,8 +46,10 @@ export interface DepositView {
   reason: string | null;
 }
 
+export type Depositor = Collector | 'department';
+
 interface DepositRow {
-  id: string; case_no: string; compartment_id: string; state: DepositState; depositor: Collector; reason: string | null;
+  id: string; case_no: string; compartment_id: string; state: DepositState; depositor: Depositor; deposited_by: string | null; reason: string | null;
   created_at: number; received_at: number | null; retrieved_at: number | null; retrieved_by: string | null;
 }
 
@@ -118,6 +122,34 @@ export class DepositService implements OpenHandlers {
     return { result: 'opened', compartment };
   }
 
+  /**
+   * A department returns something to the window for a case (a corrected licence, a document it kept): a courier
+   * or clerk, signed in, names the case; the smallest free compartment that takes a document opens, and the door
+   * shutting makes it a deposit the clerk station lists like an applicant's.
+   */
+  depositForWindow(caseNo: string, actor: string): DepositView {
+    if (this.s.board.link !== 'ok') throw new Refusal('unavailable', 'hardware-unavailable', 'the lock board is not connected, so no door can open: check the board cable and try again');
+    return this.s.store.change((ctx) => {
+      if (!this.s.repos.cases.get(caseNo)) throw new Refusal('not-found', 'unknown-case', `no case ${caseNo}: check the case number`, {}, 'caseNo');
+      const compartment = this.#freeCompartment();
+      if (!compartment) throw new Refusal('conflict', 'cabinet-full', 'no free compartment takes a document (medium or larger): hand it in at the window', {}, 'caseNo');
+      const id = randomUUID();
+      this.s.store.db.prepare(`INSERT INTO deposits (id, case_no, compartment_id, state, depositor, deposited_by, created_at) VALUES (?, ?, ?, 'opening', 'department', ?, ?)`).run(id, caseNo, compartment, actor, ctx.now);
+      this.s.repos.compartments.setDeposit(compartment, id);
+      const openId = this.s.repos.opens.journal(compartment, 'deposit', id, ctx.now);
+      ctx.event('deposit.started', { caseNo, compartment, by: 'department', depositedBy: actor });
+      ctx.audit(actor, 'deposit.started', { caseNo, compartment, depositId: id });
+      ctx.afterCommit(() => void this.doors.pulseAll([openId]));
+      return toView(this.#row(id)!);
+    });
+  }
+
+  /** One deposit as it stands (a courier follows their own this way: they have no event stream). */
+  view(id: string): DepositView | undefined {
+    const row = this.#row(id);
+    return row && toView(row);
+  }
+
   /** The smallest in-service compartment that is empty in every sense and takes a document. */
   #freeCompartment(): string | null {
     const free = this.s.repos.compartments.all().filter((c) => c.service === 'in-service' && c.caseNo === null && c.depositId === null && c.hold === null
@@ -153,7 +185,7 @@ export class DepositService implements OpenHandlers {
 
   opened(ctx: ChangeContext, open: OpenRow): void {
     const row = this.#row(open.ref);
-    if (row?.state === 'opening') ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'deposit-opened', compartment: open.compartmentId }));
+    if (row?.state === 'opening' && row.depositor !== 'department') ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'deposit-opened', compartment: open.compartmentId }));
   }
 
   closed(ctx: ChangeContext, open: OpenRow): void {
@@ -165,9 +197,9 @@ export class DepositService implements OpenHandlers {
       if (open.itemAtClose === false) return this.#abort(ctx, row, 'item-not-detected');
       this.#setState(row.id, 'received', { received_at: ctx.now });
       // The clerk station lists it (GET /deposits) until a clerk takes it out: a task, not an alarm for ops.
-      ctx.event('deposit.received', { ...data, depositId: row.id, by: row.depositor });
+      ctx.event('deposit.received', { ...data, depositId: row.id, by: row.depositor, ...(row.deposited_by ? { depositedBy: row.deposited_by } : {}) });
       ctx.audit('cabinet', 'deposit.received', { ...data, depositId: row.id });
-      ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'deposit-received', compartment: row.compartment_id }));
+      if (row.depositor !== 'department') ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'deposit-received', compartment: row.compartment_id }));
     } else if (row.state === 'retrieving') {
       this.#setState(row.id, 'retrieved', { retrieved_at: ctx.now });
       this.s.repos.compartments.setDeposit(row.compartment_id, null);
@@ -193,7 +225,7 @@ export class DepositService implements OpenHandlers {
     this.s.repos.compartments.setDeposit(row.compartment_id, null);
     ctx.event('deposit.aborted', { caseNo: row.case_no, compartment: row.compartment_id, depositId: row.id, reason });
     ctx.audit('cabinet', 'deposit.aborted', { caseNo: row.case_no, compartment: row.compartment_id, depositId: row.id, reason });
-    ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'deposit-aborted', compartment: row.compartment_id, reason }));
+    if (row.depositor !== 'department') ctx.afterCommit(() => this.s.bus.kiosk.emit({ type: 'deposit-aborted', compartment: row.compartment_id, reason }));
   }
 
   #row(id: string): DepositRow | undefined {
@@ -208,7 +240,7 @@ export class DepositService implements OpenHandlers {
 
 function toView(r: DepositRow): DepositView {
   return {
-    id: r.id, caseNo: r.case_no, compartment: r.compartment_id, state: r.state, depositor: r.depositor,
+    id: r.id, caseNo: r.case_no, compartment: r.compartment_id, state: r.state, depositor: r.depositor, depositedBy: r.deposited_by,
     createdAt: iso(r.created_at)!, receivedAt: iso(r.received_at), retrievedAt: iso(r.retrieved_at), retrievedBy: r.retrieved_by, reason: r.reason,
   };
 }

@@ -276,14 +276,15 @@ export const migrations: readonly string[] = [
   DROP TABLE opens;
   ALTER TABLE opens_v8 RENAME TO opens;
   CREATE INDEX opens_active ON opens (compartment_id) WHERE state IN ('journaled','pulsed','opened');
-  -- A document an applicant (or their agent) put in at the kiosk, or a department returned to the window,
-  -- until a clerk takes it out.
+  -- A document an applicant (or their agent) put in at the kiosk, or a department returned to the window (a
+  -- courier or clerk, named in deposited_by), until a clerk takes it out.
   CREATE TABLE deposits (
     id             TEXT PRIMARY KEY,
     case_no        TEXT NOT NULL REFERENCES cases (case_no),
     compartment_id TEXT NOT NULL REFERENCES compartments (id),
     state          TEXT NOT NULL CHECK (state IN ('opening','received','aborted','retrieving','retrieved')),
-    depositor      TEXT NOT NULL CHECK (depositor IN ('applicant','agent')),
+    depositor      TEXT NOT NULL CHECK (depositor IN ('applicant','agent','department')),
+    deposited_by   TEXT,
     reason         TEXT,
     created_at     INTEGER NOT NULL,
     received_at    INTEGER,

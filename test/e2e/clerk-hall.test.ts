@@ -67,6 +67,16 @@ describe('the clerk station in the hall\'s workflow', () => {
     await poll(() => page.locator('#loadPrompt').innerText()).toContain('不属于您部门可装入的类型');
     expect(await page.locator('#loadPrompt').innerText()).toContain('a tax-device is loaded by a clerk');
     await screenshot(page, 'clerk-courier-view');
+
+    // The courier returns a corrected document for the case to the window: a door opens for it.
+    await page.locator('#returnBox summary').click();
+    await page.locator('#returnCase').fill('BY-HALL-E2E-1');
+    await page.locator('#returnSubmit').click();
+    await poll(() => page.locator('#returnMsg').innerText()).toMatch(/请将材料放入 [A-C]\d\d 号格口/);
+    const returnDoor = /([A-C]\d\d)/.exec(await page.locator('#returnMsg').innerText())![1]!;
+    await until(async () => (await h.call('GET', '/api/v1/compartments')).json.find((c: { id: string }) => c.id === returnDoor)?.door === 'open', 3000, 'the return door seen open');
+    h.sim.model.close(returnDoor, { occupied: true });
+    await poll(() => page.locator('#returnMsg').innerText()).toContain(`已放入 ${returnDoor} 号格口`);
     // Nothing of the case's applicant reached the courier's page.
     expect(await page.content()).not.toContain('138****8000');
     expect(errors()).toEqual([]);
@@ -88,6 +98,12 @@ describe('the clerk station in the hall\'s workflow', () => {
     const alert = page.locator('#alerts li[data-reason="not-your-item-type"]');
     await alert.waitFor({ timeout: 5000 });
     expect(await alert.innerText()).toContain('送件员 sun 扫描 HALL-E2E-TAX（税务UKey）：不是该送件员可装入的物品类型');
+
+    // The courier's return waits in the clerk's list, marked as the department's.
+    const returned = page.locator('#deposits tr[data-case="BY-HALL-E2E-1"]');
+    await returned.waitFor({ timeout: 5000 });
+    expect(await returned.innerText()).toContain('部门');
+    expect(await returned.innerText()).toContain('sun');
 
     // A case from the hall system shows its source; the clerk loads the rest by scanning.
     await page.locator('#ctlCase').fill('BY-HALL-E2E-1');

@@ -143,6 +143,30 @@ describe('a document deposited at the kiosk (容缺材料)', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('a department returns something to the window: a courier names the case, a door opens, the clerk lists it as the department\'s', async () => {
+    h = await startHarness();
+    expect((await h.call('POST', '/api/v1/cases', caseBody('DP-DEPT', [{ type: 'seal', barcode: 'DPD-SEAL' }]))).status).toBe(201);
+    const courier = 'courier-token-tax-bureau-0123456789';
+    h.controller.cabinet.context.repos.users.add('tax-bureau', 'courier', courier, Date.now(), ['tax-device']);
+    const other = 'courier-token-seal-company-0123456789';
+    h.controller.cabinet.context.repos.users.add('seal-co', 'courier', other, Date.now(), ['seal']);
+    expect((await h.call('POST', '/api/v1/deposits', { caseNo: 'DP-NOBODY' }, courier)).json).toMatchObject({ code: 'unknown-case' });
+    const started = await h.call('POST', '/api/v1/deposits', { caseNo: 'DP-DEPT' }, courier);
+    expect(started.status, JSON.stringify(started.json)).toBe(202);
+    expect(started.json).toMatchObject({ state: 'opening', depositor: 'department', depositedBy: 'courier:tax-bureau' });
+    const { id, compartment } = started.json as { id: string; compartment: string };
+    // Another courier cannot follow it, nor can the applicant's kiosk hear of it.
+    expect((await h.call('GET', `/api/v1/deposits/${id}`, undefined, other)).status).toBe(404);
+    await seenOpen(compartment);
+    h.sim.model.close(compartment, { occupied: true });
+    await until(async () => (await h.call('GET', `/api/v1/deposits/${id}`, undefined, courier)).json.state === 'received', 3000, 'received');
+    expect(events('deposit.received')[0]).toMatchObject({ caseNo: 'DP-DEPT', compartment, by: 'department', depositedBy: 'courier:tax-bureau' });
+    expect((await h.call('GET', '/api/v1/deposits')).json).toEqual([expect.objectContaining({ id, depositor: 'department', depositedBy: 'courier:tax-bureau' })]);
+    // A courier sees no list and takes nothing out.
+    expect((await h.call('GET', '/api/v1/deposits', undefined, courier)).status).toBe(403);
+    expect((await h.call('POST', `/api/v1/deposits/${id}/retrieve`, undefined, courier)).status).toBe(403);
+  });
+
   it('answers no-compartment (with the window) when nothing free takes a document', async () => {
     h = await startHarness({ config: { compartments: [{ id: 'A01', size: 'S', lockChannel: 2, doorSensor: 3 }, { id: 'A02', size: 'M', lockChannel: 4, doorSensor: 5 }] } });
     expect((await h.call('POST', '/api/v1/cases', caseBody('DP-3', [{ type: 'invoice', barcode: 'DP3-INV' }]))).status).toBe(201);
