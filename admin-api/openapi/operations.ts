@@ -64,7 +64,7 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
     description: 'USCC (GB 32100-2015), ID number (GB 11643-1999) and mobile number are checked; barcodes are unique among items not yet collected. Case numbers are stored upper-case. A clerk\'s case is `source: "clerk"` and a case number already on file is `duplicate-case`. The hall system (role `integration`) may send a case again: the same case (compared by a keyed hash of its canonical JSON) is answered **200** with the case as it is, and nothing is written; another case under the same number is 409 `case-differs`, whose `issues` name each field that differs (never its value). Reported as `case.created` with its `source`.',
     status: 201,
     answer: `${caseView} (200 with the case for a repeat from the hall system)`,
-    refusals: { 409: '`duplicate-case` (a clerk), `case-differs` (the hall system: `issues` name the fields), `barcode-in-use`' },
+    refusals: { 400: '`item-cannot-fit` (no compartment of this cabinet takes that item type; `issues` name `items.N.type`)', 409: '`duplicate-case` (a clerk), `case-differs` (the hall system: `issues` name the fields), `barcode-in-use`' },
   },
   'PUT /api/v1/cases/:caseNo': {
     summary: 'Amend a case (the hall system): the whole case as it should now be',

@@ -3,7 +3,8 @@ import { idNumberSchema, idSuffix, maskIdNumber, maskPhone, mobileSchema, usccSc
 import { CASE_CONTENT_DOMAIN, canonicalCase, type CaseContent } from '../domain/case-content.ts';
 import { caseNoSchema, plainText } from '../domain/plain-text.ts';
 import { Refusal } from '../domain/refusal.ts';
-import { itemTypes, type CaseSource, type CaseState } from '../domain/types.ts';
+import { fits, itemFootprint } from '../domain/allocation.ts';
+import { itemTypes, type CaseSource, type CaseState, type ItemType } from '../domain/types.ts';
 import type { AgentRecord, CaseRow, MaskedAgent, MaskedApplicant } from '../store/cases-repo.ts';
 import type { ChangeContext } from '../store/store.ts';
 import type { ServiceContext } from './context.ts';
@@ -79,6 +80,7 @@ export class CaseService {
   /** Writes a new case (its number checked free by the caller), reported as `case.created` with its source. */
   insert(ctx: ChangeContext, input: NewCase, actor: string, source: CaseSource): void {
     const { cases } = this.s.repos;
+    this.refuseUnfitItems(input.items);
     this.refuseTakenBarcodes(input.items);
     const masked = maskApplicant(input.applicant);
     cases.insert({
@@ -95,6 +97,19 @@ export class CaseService {
   agentRecord(agent: NewCase['agent']): AgentRecord | null {
     if (!agent) return null;
     return { enc: this.s.keyring.encrypt(agent), masked: maskAgent(agent), suffixHash: this.credentials.hashIdSuffix(idSuffix(agent.idNumber)) };
+  }
+
+  /**
+   * An item no compartment of this cabinet can take (an A3 framed licence in a cabinet without a large
+   * compartment) is refused when the case comes, by its path, rather than at the door when it cannot be loaded.
+   */
+  refuseUnfitItems(items: readonly { type: ItemType }[], pathOf: (index: number) => string = (i) => `items.${i}.type`): void {
+    const sizes = new Set(this.s.config.compartments.map((c) => c.size));
+    const index = items.findIndex((item) => ![...sizes].some((size) => fits([item.type], size)));
+    if (index < 0) return;
+    const type = items[index]!.type;
+    const needs = itemFootprint[type].minSize;
+    throw new Refusal('invalid', 'item-cannot-fit', `a ${type} needs a compartment of size ${needs} or larger and this cabinet has none: hand it over at the window, or leave it out of the case`, { type, neededSize: needs }, pathOf(index));
   }
 
   /** Barcodes are unique among items not yet collected: the first one taken is refused by its path. */

@@ -87,7 +87,10 @@ export class HallCaseService {
       if (handedOut) throw new Refusal('conflict', 'case-closed', `item ${handedOut.barcode} of case ${caseNo} is already ${handedOut.state}: the case cannot be amended any more`, { state: c.state }, 'items');
       const plan = amendItems(items, input.items);
       if (plan.refusals.length > 0) throw refusalWithIssues('item-inside', `case ${caseNo} cannot be amended`, plan.refusals);
-      this.cases.refuseTakenBarcodes(plan.added, (i) => `items.${input.items.findIndex((s) => s.barcode === plan.added[i]!.barcode)}.barcode`);
+      const sentIndex = (i: number) => input.items.findIndex((s) => s.barcode === plan.added[i]!.barcode);
+      this.cases.refuseUnfitItems(plan.added, (i) => `items.${sentIndex(i)}.type`);
+      this.cases.refuseUnfitItems(plan.changed, (i) => `items.${input.items.findIndex((s) => s.barcode === plan.changed[i]!.item.barcode)}.type`);
+      this.cases.refuseTakenBarcodes(plan.added, (i) => `items.${sentIndex(i)}.barcode`);
 
       const changed = this.#differences(input, c).map((i) => i.path).filter((p) => !p.startsWith('items'));
       const before = c.applicantEnc ? this.s.keyring.decrypt<ApplicantSecret>(c.applicantEnc) : null;

@@ -90,6 +90,25 @@ describe('an agent (代办人) named on the case', () => {
   });
 });
 
+describe('an item the cabinet cannot hold', () => {
+  it('is refused when the case comes (clerk or hall system, created or amended), by the item\'s path, with nothing written', async () => {
+    h = await startHarness({ config: { compartments: [{ id: 'A01', size: 'S', lockChannel: 2, doorSensor: 3 }, { id: 'A02', size: 'M', lockChannel: 4, doorSensor: 5 }] } });
+    const framed = caseBody('FIT-1', [{ type: 'seal', barcode: 'FIT1-SEAL' }, { type: 'licence-original', barcode: 'FIT1-LIC' }]);
+    const byClerk = await h.call('POST', '/api/v1/cases', framed);
+    expect(byClerk.status).toBe(400);
+    expect(byClerk.json).toMatchObject({ code: 'item-cannot-fit', issues: [{ path: 'items.1.type', message: expect.stringContaining('size L') }] });
+    expect((await h.call('GET', '/api/v1/cases/FIT-1')).status).toBe(404);
+    const token = 'integration-token-fit-0123456789';
+    h.controller.cabinet.context.repos.users.add('hall-fit', 'integration', token, Date.now());
+    expect((await h.call('POST', '/api/v1/cases', framed, token)).status).toBe(400);
+    expect((await h.call('POST', '/api/v1/cases', caseBody('FIT-1', [{ type: 'seal', barcode: 'FIT1-SEAL' }]), token)).status).toBe(201);
+    const amended = await h.call('PUT', '/api/v1/cases/FIT-1', framed, token);
+    expect(amended.status).toBe(400);
+    expect(amended.json.issues[0].path).toBe('items.1.type');
+    expect((await h.call('GET', '/api/v1/cases/FIT-1')).json.items).toHaveLength(1);
+  });
+});
+
 describe('a document deposited at the kiosk (容缺材料)', () => {
   it('opens a free compartment that takes a document, is received when the door shuts, is listed for the clerk and taken out by one', async () => {
     h = await startHarness();
