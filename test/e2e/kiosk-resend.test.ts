@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readQueuedNotify } from '../../controller/domain/notify.ts';
 import { CardRead } from '../../firmware-bridge/idcard/card-read.ts';
 import { collectPageErrors, FAKE_SPEECH, launchChromium, screenshot, textLegibility } from '../support/browser.ts';
-import { lastSpoken, shown, spoken, text, visible } from '../support/kiosk-page.ts';
+import { lastSpoken, shown, spoken, tap, tapOk, text, visible, waitText } from '../support/kiosk-page.ts';
 import { ID_SUFFIX, startHarness, until, type Harness, type HarnessOptions } from '../support/cabinet-harness.ts';
 import { FULL_ID_NUMBER, FULL_PHONE, readyCase, simDoor } from '../support/cabinet-steps.ts';
 
@@ -49,19 +49,6 @@ async function openKiosk(harness: Harness): Promise<Page> {
   await until(async () => (await text(page, '#help')).includes(`${WINDOW} 号窗口`), 5000, 'the kiosk stream said hello');
   return page;
 }
-
-async function waitText(page: Page, selector: string, wanted: string | RegExp, ms = 5000): Promise<string> {
-  return until(async () => {
-    const t = await text(page, selector);
-    return (typeof wanted === 'string' ? t.includes(wanted) : wanted.test(t)) && (await visible(page, selector)) ? t : null;
-  }, ms, `${selector} to show ${wanted}`);
-}
-
-/** Taps each character on the screen's pads: digits (and X) on the keypad, letters and "-" on the letter pad. */
-async function tap(page: Page, keys: string): Promise<void> {
-  for (const k of keys) await page.locator(/^[0-9]$/.test(k) || (k === 'X' && !(await visible(page, '#letters'))) ? `#keys button[data-key="${k}"]` : `#letters button[data-key="${k}"]`).tap();
-}
-const tapOk = (page: Page) => page.locator('#keys button[data-key="ok"]').tap();
 
 /** The code last queued for the SMS gateway for this case (the cabinet's own encrypted notify outbox). */
 function lastQueuedCode(harness: Harness, caseNo: string): string {

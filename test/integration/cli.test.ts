@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseBody, ID_SUFFIX, until } from '../support/cabinet-harness.ts';
 import { call, freePorts, killAllChildren, printedAdminToken, runGovlocker, spawnGovlocker, startCabinet, type Exit, type StartedCabinet } from '../support/govlocker-process.ts';
@@ -87,10 +87,14 @@ function personalDataIn(text: string): string[] {
   return found;
 }
 
-/** Every file of the data dir (the database, its -wal and -shm, the key), read as latin1. */
+/** Every file of the data dir (the database, its -wal and -shm, the keys, the camera's stills), read as latin1. */
 function personalDataAtRest(dir: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const name of readdirSync(dir)) out[name] = personalDataIn(readFileSync(join(dir, name)).toString('latin1'));
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    out[relative(dir, path)] = personalDataIn(readFileSync(path).toString('latin1'));
+  }
   return out;
 }
 
@@ -194,7 +198,11 @@ describe('one cabinet from its first start to its restart (govlocker start)', ()
     const stored = ['govlocker.db', 'govlocker.db-wal'].map((f) => readFileSync(join(firstDir, f)).toString('latin1')).join('');
     expect(stored).toContain('CLI-CASE-1');
     expect(stored).toContain('138****8000');
-    expect(personalDataAtRest(firstDir)).toEqual({ 'govlocker.db': [], 'govlocker.db-wal': [], 'govlocker.db-shm': [], 'govlocker.key': [], 'command.key': [], 'mqtt-accounts.json': [] });
+    const atRest = personalDataAtRest(firstDir);
+    expect(Object.keys(atRest).filter((f) => !f.startsWith('snapshots/')).sort()).toEqual(['command.key', 'govlocker.db', 'govlocker.db-shm', 'govlocker.db-wal', 'govlocker.key', 'mqtt-accounts.json']);
+    // The camera's stills of the doors the walk opened, each checked like the rest.
+    expect(Object.keys(atRest).some((f) => /^snapshots\/\d{4}-\d{2}-\d{2}\/\d{8}-[0-9a-f]{24}\.jpg$/.test(f))).toBe(true);
+    for (const [file, found] of Object.entries(atRest)) expect(found, file).toEqual([]);
     expect(personalDataIn(first.output())).toEqual([]);
     // The audit chain checks out while the cabinet runs.
     const verify = await runGovlocker(['audit', 'verify', '--data', firstDir]);
@@ -218,7 +226,8 @@ describe('one cabinet from its first start to its restart (govlocker start)', ()
 
   it('audit verify passes the intact chain and names the entry someone edited in the database', async () => {
     const tampered = tempDir('tampered');
-    for (const name of readdirSync(firstDir)) copyFileSync(join(firstDir, name), join(tampered, name));
+    // The database and the keys (the camera's stills stay behind: verify does not read them).
+    for (const entry of readdirSync(firstDir, { withFileTypes: true })) if (entry.isFile()) copyFileSync(join(firstDir, entry.name), join(tampered, entry.name));
     const db = new Database(join(tampered, 'govlocker.db'));
     const row = db.prepare("SELECT seq, data FROM audit WHERE action = 'case.created'").get() as { seq: number; data: string };
     expect(row.data).toContain('"items":1');

@@ -16,7 +16,7 @@ const ROOT = `govlocker/v1/${CABINET}`;
 
 let dataDir: string;
 let cabinet: StartedCabinet;
-let logins: { broker: string; ops: string; fleetMonitor: string; sms: string; file: string };
+let logins: { broker: string; ops: string; fleetMonitor: string; sms: string; hall: string; file: string };
 const clients: MqttClient[] = [];
 
 function printedLogins(text: string) {
@@ -26,6 +26,7 @@ function printedLogins(text: string) {
     ops: m(/^\s*MQTT ops\s+(mqtt:\/\/\S+)/m)!,
     fleetMonitor: m(/^\s*MQTT fleet monitor\s+(mqtt:\/\/\S+)/m)!,
     sms: m(/^\s*MQTT SMS gateway\s+(mqtt:\/\/\S+)/m)!,
+    hall: m(/^\s*MQTT hall system\s+(mqtt:\/\/\S+)/m)!,
     file: m(/^\s*MQTT accounts\s+(\S+)/m)!,
   };
 }
@@ -93,10 +94,10 @@ afterAll(async () => {
 });
 
 describe('the embedded broker of govlocker start', () => {
-  it('prints the ops, fleet-monitor and SMS-gateway logins and where they are kept (0600); never the cabinet\'s password', () => {
+  it('prints the ops, fleet-monitor, SMS-gateway and hall-system logins and where they are kept (0600); never the cabinet\'s password', () => {
     expect(logins.broker).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     const port = new URL(logins.broker).port;
-    for (const [url, account] of [[logins.ops, 'ops.central'], [logins.fleetMonitor, 'ops.fleet-monitor'], [logins.sms, 'ops.sms-gateway']] as const) {
+    for (const [url, account] of [[logins.ops, 'ops.central'], [logins.fleetMonitor, 'ops.fleet-monitor'], [logins.sms, 'ops.sms-gateway'], [logins.hall, 'hall.case-system']] as const) {
       const u = new URL(url);
       expect(decodeURIComponent(u.username)).toBe(account);
       expect(decodeURIComponent(u.password)).toMatch(/^\S{20,}$/);
@@ -105,7 +106,7 @@ describe('the embedded broker of govlocker start', () => {
     expect(logins.file).toBe(join(dataDir, 'mqtt-accounts.json'));
     expect(statSync(logins.file).mode & 0o777).toBe(0o600);
     const stored = JSON.parse(readFileSync(logins.file, 'utf8')) as { accounts: Record<string, string> };
-    expect(Object.keys(stored.accounts).sort()).toEqual([CABINET, 'ops.central', 'ops.fleet-monitor', 'ops.sms-gateway']);
+    expect(Object.keys(stored.accounts).sort()).toEqual([CABINET, 'hall.case-system', 'ops.central', 'ops.fleet-monitor', 'ops.sms-gateway']);
     expect(decodeURIComponent(new URL(logins.ops).password)).toBe(stored.accounts['ops.central']);
     expect(cabinet.output()).not.toContain(stored.accounts[CABINET]!);
   });

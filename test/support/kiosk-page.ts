@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import { until } from './cabinet-harness.ts';
 
 // Reading the kiosk page as an applicant meets it: what it shows, and what it said aloud (recorded by
 // FAKE_SPEECH from browser.ts instead of spoken).
@@ -11,3 +12,17 @@ export const spoken = (page: Page) => page.evaluate(() => (window as unknown as 
 export const lastSpoken = async (page: Page) => (await spoken(page)).at(-1);
 /** What the screen shows in these elements, joined the way the page speaks it. */
 export const shown = async (page: Page, ...selectors: string[]) => (await Promise.all(selectors.map((s) => text(page, s)))).join(' ');
+
+/** Waits until `selector` is visible and shows `wanted`; resolves with its text. */
+export async function waitText(page: Page, selector: string, wanted: string | RegExp, ms = 5000): Promise<string> {
+  return until(async () => {
+    const t = await text(page, selector);
+    return (typeof wanted === 'string' ? t.includes(wanted) : wanted.test(t)) && (await visible(page, selector)) ? t : null;
+  }, ms, `${selector} to show ${wanted}`);
+}
+
+/** Taps each character on the screen's pads: digits (and X) on the keypad, letters and "-" on the letter pad. */
+export async function tap(page: Page, keys: string): Promise<void> {
+  for (const k of keys) await page.locator(/^[0-9]$/.test(k) || (k === 'X' && !(await visible(page, '#letters'))) ? `#keys button[data-key="${k}"]` : `#letters button[data-key="${k}"]`).tap();
+}
+export const tapOk = (page: Page) => page.locator('#keys button[data-key="ok"]').tap();
