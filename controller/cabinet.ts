@@ -141,7 +141,7 @@ export class Cabinet {
     this.scanner = parts.scanner !== undefined ? parts.scanner : config.scanner ? new LineScanner({ transport: config.scanner.transport, logger: logger.child({ part: 'scanner' }) }) : null;
     this.idReader = parts.idReader !== undefined ? parts.idReader : config.idReader ? new IdCardReader({ transport: config.idReader.transport, logger: logger.child({ part: 'id-reader' }) }) : null;
     const repos = makeRepos(this.store);
-    const evidence = new EvidenceService({ config, store: this.store, repos, logger }, parts.camera !== undefined ? parts.camera : cameraFor(config), { probeMs: parts.cameraProbeMs });
+    const evidence = new EvidenceService({ config, store: this.store, repos, logger, keyring: this.keyring }, parts.camera !== undefined ? parts.camera : cameraFor(config), { probeMs: parts.cameraProbeMs });
     this.context = { config, store: this.store, repos, board: this.board, bus: this.bus, keyring: this.keyring, logger, evidence };
     const doors = new DoorService(this.context);
     const credentials = new CredentialService(this.context);

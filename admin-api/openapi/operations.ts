@@ -185,7 +185,7 @@ export const operationNotes: Readonly<Record<string, OperationNote>> = {
     media: 'image/jpeg',
     refusals: {
       400: 'the id is not a snapshot id (`issues` names `id`)',
-      404: '`capture-failed` (the camera gave no still: `reason` is `unreachable`, `timeout`, `wrong-credentials`, `unsupported-auth`, `http-error`, `not-jpeg` or `too-large`, and the message says what to check), `unknown-snapshot` (no still with this id), `snapshot-expired` (older than `camera.retentionDays`)',
+      404: '`capture-failed` (the camera gave no still: `reason` is `unreachable`, `timeout`, `wrong-credentials`, `unsupported-auth`, `http-error`, `not-jpeg` or `too-large`, and the message says what to check), `unknown-snapshot` (no still with this id), `snapshot-expired` (older than `camera.retentionDays`), `snapshot-unreadable` (the file kept for it does not open with this cabinet\'s key)',
     },
   },
   'GET /api/v1/pickup-guard': {

@@ -14,7 +14,7 @@ const RETENTION_SWEEP_MS = 3_600_000;
 /** Without a camera configured, stills an earlier configuration left are kept as long as the default. */
 const DEFAULT_RETENTION_DAYS = 30;
 
-export type EvidenceContext = CameraWatchContext & Pick<ServiceContext, 'config'>;
+export type EvidenceContext = CameraWatchContext & Pick<ServiceContext, 'config' | 'keyring'>;
 
 /** Why an applicant is refused for want of the camera, and where to go instead. */
 export interface EvidenceRefusal {
@@ -43,7 +43,7 @@ export class EvidenceService {
   readonly #sweep: PeriodicSweep;
 
   constructor(private readonly s: EvidenceContext, private readonly camera: StillCamera | null, timing: EvidenceTiming = {}) {
-    this.#files = new SnapshotFiles(s.config.dataDir);
+    this.#files = new SnapshotFiles(s.config.dataDir, s.keyring);
     this.#watch = camera ? new CameraWatch(s, camera, timing.probeMs, s.config.camera?.required === true) : null;
     this.#sweep = new PeriodicSweep(() => void this.sweepRetention().catch((error: unknown) => this.#sweepFailed(error)), RETENTION_SWEEP_MS, (error) => this.#sweepFailed(error));
   }
@@ -98,6 +98,9 @@ export class EvidenceService {
     const found = await this.#files.read(id);
     if (found.kind === 'failed') {
       throw new Refusal('not-found', 'capture-failed', `no still ${id}: the capture failed (${found.reason}): ${found.message}`, { snapshot: id, reason: found.reason, failedAt: found.at }, 'id');
+    }
+    if (found.kind === 'unreadable') {
+      throw new Refusal('not-found', 'snapshot-unreadable', `no still ${id}: the file kept for it does not open with this cabinet's key (damaged, or not this cabinet's)`, { snapshot: id }, 'id');
     }
     if (found.kind === 'missing') {
       const kept = this.#retentionDays();

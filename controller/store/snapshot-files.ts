@@ -3,9 +3,11 @@ import { chmod, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:
 import { join } from 'node:path';
 import { isDayName, snapshotDay } from '../domain/snapshot-id.ts';
 
-// The cabinet's stills on disk: `<dataDir>/snapshots/<YYYY-MM-DD>/<id>.jpg`, or `<id>.failed` (a line of
-// JSON: why the capture failed). Directories 0700, files 0600 like the rest of the data dir; each file is
-// written under a temporary name, synced and renamed, so a reader never sees half a still. Not in backups.
+// The cabinet's stills on disk: `<dataDir>/snapshots/<YYYY-MM-DD>/<id>.jpg.sealed` (the JPEG encrypted with the
+// personal-data key and bound to its id: a still shows people, and a copy of the data dir without the key file
+// shows nobody), or `<id>.failed` (a line of JSON: why the capture failed). Directories 0700, files 0600 like
+// the rest of the data dir; each file is written under a temporary name, synced and renamed, so a reader never
+// sees half a still. Not in backups.
 
 export const SNAPSHOT_DIR = 'snapshots';
 
@@ -19,20 +21,30 @@ export interface CaptureFailureNote {
 
 export type SnapshotLookup =
   | { readonly kind: 'still'; readonly jpeg: Buffer }
+  /** A file there that does not open under this id with this cabinet's key (damaged, or put there by hand). */
+  | { readonly kind: 'unreadable' }
   | ({ readonly kind: 'failed' } & CaptureFailureNote)
   | { readonly kind: 'missing' };
 
 const missing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT';
 
+/** Seals and opens a still's bytes under its id (the cabinet's keyring). */
+export interface StillSeal {
+  sealBytes(bytes: Buffer, label: string): Buffer;
+  openBytes(blob: Buffer, label: string): Buffer;
+}
+
+const STILL = '.jpg.sealed';
+
 export class SnapshotFiles {
   readonly root: string;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, private readonly seal: StillSeal) {
     this.root = join(dataDir, SNAPSHOT_DIR);
   }
 
   writeStill(id: string, jpeg: Buffer): Promise<void> {
-    return this.#write(id, '.jpg', jpeg);
+    return this.#write(id, STILL, this.seal.sealBytes(jpeg, id));
   }
 
   writeFailure(id: string, note: CaptureFailureNote): Promise<void> {
@@ -42,7 +54,12 @@ export class SnapshotFiles {
   async read(id: string): Promise<SnapshotLookup> {
     const dir = this.#dayDir(id);
     try {
-      return { kind: 'still', jpeg: await readFile(join(dir, `${id}.jpg`)) };
+      const sealed = await readFile(join(dir, `${id}${STILL}`));
+      try {
+        return { kind: 'still', jpeg: this.seal.openBytes(sealed, id) };
+      } catch {
+        return { kind: 'unreadable' };
+      }
     } catch (error) {
       if (!missing(error)) throw error;
     }

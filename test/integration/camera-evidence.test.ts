@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { copyFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SNAPSHOT_ID, newSnapshotId, snapshotDay } from '../../controller/domain/snapshot-id.ts';
@@ -56,17 +56,21 @@ describe('a pickup on a cabinet with a camera (HTTP Digest)', () => {
     for (const id of ids) expect(id).toMatch(SNAPSHOT_ID);
     expect(new Set(ids).size).toBe(2);
 
-    const served = h.camera.served();
     for (const id of ids) {
       const still = await h.still(id, ops);
       expect(still.status, JSON.stringify(still.json)).toBe(200);
+      // Read after the answer: the still of the door's closing may have been taken just now (the answer waits for it).
+      const served = h.camera.served();
       expect(still.headers['content-type']).toBe('image/jpeg');
       expect(still.headers['cache-control']).toBe('no-store');
       expect(served.some((jpeg) => jpeg.equals(still.body)), 'the bytes the camera served').toBe(true);
       expect(jpegComment(still.body)).toMatch(/^govlocker simulated camera still #\d+ /);
-      // Stored privately, under the id's day.
-      const file = join(h.dataDir, 'snapshots', snapshotDay(id)!, `${id}.jpg`);
+      // Stored privately, under the id's day, sealed with the cabinet's key: the file alone shows nobody.
+      const file = join(h.dataDir, 'snapshots', snapshotDay(id)!, `${id}.jpg.sealed`);
       expect(statSync(file).mode & 0o777).toBe(0o600);
+      const onDisk = readFileSync(file);
+      expect(onDisk.includes(still.body.subarray(0, 64))).toBe(false);
+      expect(onDisk.subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))).toBe(false);
       expect(statSync(join(h.dataDir, 'snapshots', snapshotDay(id)!)).mode & 0o777).toBe(0o700);
     }
     // The open and the close are two different stills.
@@ -78,6 +82,13 @@ describe('a pickup on a cabinet with a camera (HTTP Digest)', () => {
     expect(viewed.filter((a) => a.actor === 'ops:wang').map((a) => a.data.snapshot)).toEqual(expect.arrayContaining(ids));
 
     expect((await h.still(ids[0]!, clerk)).status).toBe(403);
+    // A still copied over another one's file does not open as that one: the answer says so.
+    const [first, second] = ids as [string, string];
+    const sealedPath = (id: string) => join(h.dataDir, 'snapshots', snapshotDay(id)!, `${id}.jpg.sealed`);
+    copyFileSync(sealedPath(first), sealedPath(second));
+    const swapped = await h.still(second, ops);
+    expect(swapped.status).toBe(404);
+    expect(swapped.json).toMatchObject({ code: 'snapshot-unreadable' });
     expect((await h.still(ids[0]!, 'courier-token-0123456789')).status).toBe(403);
     expect((await h.still(ids[0]!, null)).status).toBe(401);
   });
@@ -229,7 +240,7 @@ describe('keeping stills', () => {
   });
 
   it('days older than camera.retentionDays are deleted, newer ones kept; an expired id says so; the sweep runs at start', async () => {
-    const files = new SnapshotFiles(h.dataDir);
+    const files = new SnapshotFiles(h.dataDir, h.controller.cabinet.keyring);
     const day = 86_400_000;
     const now = h.clock.now();
     const taken = (daysAgo: number) => newSnapshotId(now - daysAgo * day, Buffer.alloc(12, daysAgo));

@@ -201,7 +201,7 @@ describe('one cabinet from its first start to its restart (govlocker start)', ()
     const atRest = personalDataAtRest(firstDir);
     expect(Object.keys(atRest).filter((f) => !f.startsWith('snapshots/')).sort()).toEqual(['command.key', 'govlocker.db', 'govlocker.db-shm', 'govlocker.db-wal', 'govlocker.key', 'mqtt-accounts.json']);
     // The camera's stills of the doors the walk opened, each checked like the rest.
-    expect(Object.keys(atRest).some((f) => /^snapshots\/\d{4}-\d{2}-\d{2}\/\d{8}-[0-9a-f]{24}\.jpg$/.test(f))).toBe(true);
+    expect(Object.keys(atRest).some((f) => /^snapshots\/\d{4}-\d{2}-\d{2}\/\d{8}-[0-9a-f]{24}\.jpg\.sealed$/.test(f))).toBe(true);
     for (const [file, found] of Object.entries(atRest)) expect(found, file).toEqual([]);
     expect(personalDataIn(first.output())).toEqual([]);
     // The audit chain checks out while the cabinet runs.

@@ -22,4 +22,20 @@ describe('keyring', () => {
     expect(() => k.decrypt(blob)).toThrow();
     expect(blob.toString('latin1')).not.toContain('440106');
   });
+
+  it('seals bytes (a camera still) bound to their id: another id, another key or a changed byte does not open them', () => {
+    const k = Keyring.ephemeral();
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, ...Buffer.from('a face at the cabinet'), 0xff, 0xd9]);
+    const sealed = k.sealBytes(jpeg, '20261129-0123456789abcdef01234567');
+    expect(sealed.includes(Buffer.from('a face'))).toBe(false);
+    expect(k.openBytes(sealed, '20261129-0123456789abcdef01234567').equals(jpeg)).toBe(true);
+    expect(() => k.openBytes(sealed, '20261129-ffffffffffffffffffffffff')).toThrow();
+    expect(() => Keyring.ephemeral().openBytes(sealed, '20261129-0123456789abcdef01234567')).toThrow();
+    const changed = Buffer.from(sealed);
+    changed[changed.length - 1]! ^= 1;
+    expect(() => k.openBytes(changed, '20261129-0123456789abcdef01234567')).toThrow();
+    // Never mistaken for an encrypted JSON value, nor the other way round.
+    expect(() => k.decrypt(sealed)).toThrow();
+    expect(() => k.openBytes(k.encrypt({ a: 1 }), 'x')).toThrow();
+  });
 });
