@@ -186,6 +186,22 @@ describe('a document deposited at the kiosk (容缺材料)', () => {
     expect((await h.call('POST', `/api/v1/deposits/${id}/retrieve`, undefined, courier)).status).toBe(403);
   });
 
+  it('a restart while the deposit\'s door stands open: shut meanwhile, the deposit is received once the controller is back', async () => {
+    h = await startHarness();
+    expect((await h.call('POST', '/api/v1/cases', caseBody('DP-RST', [{ type: 'seal', barcode: 'DPR-SEAL' }]))).status).toBe(201);
+    const answer = await kiosk('deposit', { caseNo: 'DP-RST', idSuffix: ID_SUFFIX });
+    const compartment = answer.json.compartment as string;
+    await seenOpen(compartment);
+    await h.stopController();
+    h.sim.model.close(compartment, { occupied: true });
+    await h.restartController();
+    await until(async () => (await h.call('GET', '/api/v1/deposits')).json.length === 1, 5000, 'the deposit received after the restart');
+    expect((await h.call('GET', '/api/v1/deposits')).json[0]).toMatchObject({ caseNo: 'DP-RST', compartment, state: 'received' });
+    // Its compartment stays taken: a load goes elsewhere.
+    const load = await h.call('POST', '/api/v1/loads', { barcode: 'DPR-SEAL' });
+    expect(load.json.compartment).not.toBe(compartment);
+  });
+
   it('answers no-compartment (with the window) when nothing free takes a document', async () => {
     h = await startHarness({ config: { compartments: [{ id: 'A01', size: 'S', lockChannel: 2, doorSensor: 3 }, { id: 'A02', size: 'M', lockChannel: 4, doorSensor: 5 }] } });
     expect((await h.call('POST', '/api/v1/cases', caseBody('DP-3', [{ type: 'invoice', barcode: 'DP3-INV' }]))).status).toBe(201);
@@ -246,6 +262,21 @@ describe('items sent back at the doors (材料有误，退回窗口)', () => {
     await until(async () => (await h.call('GET', '/api/v1/cases/RT-1')).json.closedAt !== null, 3000, 'closed');
     expect((await h.call('GET', '/api/v1/cases/RT-1')).json).toMatchObject({ state: 'returned' });
     expect(events('case.retrieved').at(-1)).toMatchObject({ caseNo: 'RT-1', from: 'returned' });
+  });
+
+  it('a restart between the request and the doors shutting still ends the case returned, with its reasons', async () => {
+    h = await startHarness();
+    expect((await h.call('POST', '/api/v1/cases', caseBody('RT-RST', [{ type: 'seal', barcode: 'RTR-SEAL' }]))).status).toBe(201);
+    const compartment = await loadItem(h, 'RTR-SEAL');
+    const { code } = (await h.call('POST', '/api/v1/cases/RT-RST/notify')).json;
+    expect((await kiosk('pickup', { code, idSuffix: ID_SUFFIX })).json.result).toBe('opened');
+    await seenOpen(compartment);
+    expect((await kiosk('return', { caseNo: 'RT-RST', reasons: ['not-ours'] })).json.result).toBe('accepted');
+    await h.stopController();
+    h.sim.model.close(compartment, { occupied: true });
+    await h.restartController();
+    await until(async () => (await h.call('GET', '/api/v1/cases/RT-RST')).json.state === 'returned', 5000, 'returned after the restart');
+    expect((await h.call('GET', '/api/v1/cases/RT-RST')).json.returnReasons).toEqual(['not-ours']);
   });
 
   it('is refused once the doors have shut (not-in-progress), for another case, and for a reason not on the list', async () => {
