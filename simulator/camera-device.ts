@@ -5,6 +5,7 @@ import { digestResponse, parseChallenges, readDigestChallenge } from '../firmwar
 import { ListenerSet } from '../firmware-bridge/listeners.ts';
 import type { Unsubscribe } from '../firmware-bridge/ports.ts';
 import { stillJpeg } from './still-jpeg.ts';
+import { listenOn } from './listen.ts';
 
 // The camera over the cabinet's doors in software, as an IP camera's snapshot URL: each GET of
 // `/snapshot.jpg` answers a fresh small JPEG (its COM segment names a sequence number and the time). It asks
@@ -80,16 +81,8 @@ export class CameraDeviceEmulator {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#port, this.#host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.#port = await listenOn(server, this.#port, this.#host);
     this.#server = server;
-    const address = server.address();
-    if (address && typeof address === 'object') this.#port = address.port;
     return this.#port;
   }
 

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { ListenerSet } from '../firmware-bridge/listeners.ts';
 import type { Unsubscribe } from '../firmware-bridge/ports.ts';
 import type { CabinetModel } from './cabinet-model.ts';
+import { listenOn } from './listen.ts';
 
 // An Arduino Mega running StandardFirmataWiFi, in software: it speaks Firmata 2.5 over TCP (or any duplex
 // stream), drives the model's lock relays from the pins the host writes and reports the model's door switches
@@ -199,14 +200,7 @@ export class FirmataDeviceEmulator {
       else this.attach(socket);
     });
     this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#options.port, this.#options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    return (server.address() as net.AddressInfo).port;
+    return listenOn(server, this.#options.port, this.#options.host);
   }
 
   async stop(): Promise<void> {

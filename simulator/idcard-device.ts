@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { IdCardFramer, type IdCardFrame, encodeReadReply, encodeReply, isWellFormedIdNumber, maskIdNumber, parseRequest, TEXT_BLOCK_LENGTH } from '../firmware-bridge/idcard/index.ts';
 import { ListenerSet } from '../firmware-bridge/listeners.ts';
 import type { Unsubscribe } from '../firmware-bridge/ports.ts';
+import { listenOn } from './listen.ts';
 
 // The resident ID-card reader (二代证 SAM module) in software, as it sits behind a serial server: it answers
 // find-card, select-card and read-card in the real frames (HARDWARE.md §3), over TCP (one client at a time) or
@@ -87,16 +88,8 @@ export class IdCardDeviceEmulator {
       if (this.#cable === 'drop' || this.#link) socket.destroy();
       else this.attach(socket);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#port, this.#host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.#port = await listenOn(server, this.#port, this.#host);
     this.#server = server;
-    const address = server.address();
-    if (address && typeof address === 'object') this.#port = address.port;
     return this.#port;
   }
 

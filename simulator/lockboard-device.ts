@@ -10,6 +10,7 @@ import { BusLog, type BusCounts, type BusLogEntry, type BusLogRecord, type LinkK
 
 export type { BusCounts, BusLogEntry, LinkKind, Unanswered } from './lockboard-log.ts';
 import { frameTimeMs, type BoardRequest, type BoardSide, type BusRequest, type ChannelReading, type LockboardProtocol, type LockboardSettings } from './lockboard-protocol.ts';
+import { listenOn } from './listen.ts';
 
 // An RS-485 bus of lock-control boards in software (8A/80 or Kerong KR-CU), on the one cabinet model: the host
 // asks, the addressed board answers, anyone else stays silent. An open fires that one latch in the model (the
@@ -144,15 +145,8 @@ export class LockboardBusEmulator {
   async start(): Promise<number> {
     if (this.#server) return this.#port!;
     const server = net.createServer((socket) => this.#accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#options.port, this.#options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.#port = await listenOn(server, this.#options.port, this.#options.host ?? '127.0.0.1');
     this.#server = server;
-    this.#port = (server.address() as net.AddressInfo).port;
     return this.#port;
   }
 

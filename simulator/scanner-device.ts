@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { ListenerSet } from '../firmware-bridge/listeners.ts';
 import type { Unsubscribe } from '../firmware-bridge/ports.ts';
+import { listenOn } from './listen.ts';
 
 // The cabinet's barcode/QR scanner in software, as a serial-to-Ethernet scanner behaves: a TCP server that
 // sends each scan as one line (text + terminator) to every connected reader, and ignores what readers send.
@@ -33,16 +34,8 @@ export class ScannerDeviceEmulator {
   async start(): Promise<number> {
     if (this.#server) return this.#port;
     const server = net.createServer((socket) => this.#accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#port, this.#host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    this.#port = await listenOn(server, this.#port, this.#host);
     this.#server = server;
-    const address = server.address();
-    if (address && typeof address === 'object') this.#port = address.port;
     return this.#port;
   }
 

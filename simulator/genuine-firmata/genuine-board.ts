@@ -5,6 +5,7 @@ import type { CabinetModel } from '../cabinet-model.ts';
 import { loadStandardFirmata, type LoadOptions } from './firmata-hex.ts';
 import { UnoMachine, type UnoMachineOptions } from './uno-machine.ts';
 import { unoWiring, type UnoWiring } from './uno-wiring.ts';
+import { listenOn } from '../listen.ts';
 
 // An Arduino Uno running the genuine StandardFirmata, its serial port reachable over TCP (as through a
 // serial-to-Ethernet bridge, one client at a time) and its pins wired to the cabinet model: a relay pin driven
@@ -42,13 +43,7 @@ export class GenuineBoard {
   async start(): Promise<number> {
     if (this.#server) return this.port;
     const server = net.createServer((socket) => this.#accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#options.port, this.#options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listenOn(server, this.#options.port, this.#options.host ?? '127.0.0.1');
     this.#server = server;
     this.#unsubscribe.push(
       this.machine.onPins(() => this.#follow()),

@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { collectPageErrors, FAKE_SPEECH, launchChromium, screenshot } from '../support/browser.ts';
-import { spoken, text } from '../support/kiosk-page.ts';
+import { launchChromium, screenshot } from '../support/browser.ts';
+import { spoken, text, openKioskScreen } from '../support/kiosk-page.ts';
 import { ID_SUFFIX, until } from '../support/cabinet-harness.ts';
 import { FULL_ID_NUMBER, readyCase, simDoor } from '../support/cabinet-steps.ts';
 import { startIdCardHarness, type IdCardHarness } from '../support/id-card-harness.ts';
@@ -36,13 +36,9 @@ afterEach(async () => {
 });
 
 async function openKiosk(): Promise<Page> {
-  context = await browser.newContext({ viewport: { width: 1080, height: 1920 }, hasTouch: true, locale: 'zh-CN' });
-  const page = await context.newPage();
-  await page.addInitScript(FAKE_SPEECH);
-  errors = collectPageErrors(page);
-  await page.goto(`http://127.0.0.1:${h.controller.apiPort}/kiosk`);
-  await until(async () => (await text(page, '#help')).includes('号窗口'), 5000, 'the kiosk stream said hello');
-  return page;
+  const opened = await openKioskScreen(browser, h.controller.apiPort);
+  ({ context, errors } = opened);
+  return opened.page;
 }
 
 async function tapKeys(page: Page, keys: string): Promise<void> {

@@ -3,8 +3,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readQueuedNotify } from '../../controller/domain/notify.ts';
 import { CardRead } from '../../firmware-bridge/idcard/card-read.ts';
-import { collectPageErrors, FAKE_SPEECH, launchChromium, screenshot, textLegibility } from '../support/browser.ts';
-import { lastSpoken, shown, spoken, tap, tapOk, text, visible, waitText } from '../support/kiosk-page.ts';
+import { launchChromium, screenshot, textLegibility } from '../support/browser.ts';
+import { lastSpoken, shown, spoken, tap, tapOk, text, visible, waitText, openKioskScreen } from '../support/kiosk-page.ts';
 import { ID_SUFFIX, startHarness, until, type Harness, type HarnessOptions } from '../support/cabinet-harness.ts';
 import { FULL_ID_NUMBER, FULL_PHONE, readyCase, simDoor } from '../support/cabinet-steps.ts';
 
@@ -41,13 +41,9 @@ async function cabinet(policy: Record<string, unknown> = {}): Promise<Harness> {
 }
 
 async function openKiosk(harness: Harness): Promise<Page> {
-  context = await browser.newContext({ viewport: { width: 1080, height: 1920 }, hasTouch: true, locale: 'zh-CN' });
-  const page = await context.newPage();
-  await page.addInitScript(FAKE_SPEECH);
-  errors = collectPageErrors(page);
-  await page.goto(`http://127.0.0.1:${harness.controller.apiPort}/kiosk`);
-  await until(async () => (await text(page, '#help')).includes(`${WINDOW} 号窗口`), 5000, 'the kiosk stream said hello');
-  return page;
+  const opened = await openKioskScreen(browser, harness.controller.apiPort, WINDOW);
+  ({ context, errors } = opened);
+  return opened.page;
 }
 
 /** The code last queued for the SMS gateway for this case (the cabinet's own encrypted notify outbox). */

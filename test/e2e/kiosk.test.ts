@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ratingReasons } from '../../controller/domain/rating.ts';
-import { collectPageErrors, FAKE_SPEECH, launchChromium, screenshot, textLegibility } from '../support/browser.ts';
-import { lastSpoken, shown, spoken, text, visible } from '../support/kiosk-page.ts';
+import { launchChromium, screenshot, textLegibility } from '../support/browser.ts';
+import { lastSpoken, shown, spoken, text, visible, openKioskScreen } from '../support/kiosk-page.ts';
 import { ADMIN_TOKEN, ID_SUFFIX, startHarness, until, type Harness } from '../support/cabinet-harness.ts';
 import { FULL_ID_NUMBER, FULL_PHONE, readyCase, simDoor } from '../support/cabinet-steps.ts';
 import { openSseStream, type SseReader } from '../support/sse-reader.ts';
@@ -39,14 +39,9 @@ afterEach(async () => {
 });
 
 async function openKiosk(): Promise<Page> {
-  context = await browser.newContext({ viewport: { width: 1080, height: 1920 }, hasTouch: true, locale: 'zh-CN' });
-  const page = await context.newPage();
-  await page.addInitScript(FAKE_SPEECH);
-  errors = collectPageErrors(page);
-  await page.goto(`${base()}/kiosk`);
-  // The screen stream is up once the page shows the window from its `hello`.
-  await until(async () => (await text(page, '#help')).includes(`${WINDOW} 号窗口`), 5000, 'the kiosk stream said hello');
-  return page;
+  const opened = await openKioskScreen(browser, h.controller.apiPort, WINDOW);
+  ({ context, errors } = opened);
+  return opened.page;
 }
 
 async function tapKeys(page: Page, keys: string): Promise<void> {

@@ -80,16 +80,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     get controller() {
       return controller;
     },
-    async call(method, url, body, token = ADMIN_TOKEN) {
-      const r = await controller.api.inject({
-        method: method as 'GET', url,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      });
-      let json: unknown = null;
-      try { json = r.json(); } catch { json = r.body; }
-      return { status: r.statusCode, json };
-    },
+    call: (method, url, body, token = ADMIN_TOKEN) => callApi(controller, method, url, body, token),
     async stopController() {
       if (running) await controller.stop();
       running = false;
@@ -108,6 +99,21 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   };
   return harness;
+}
+
+/**
+ * Calls the controller's admin API in-process (fastify.inject) with a bearer token (`null`: none); a JSON body
+ * is sent as such, a string as it is. The answer's JSON, or its text when it is not JSON.
+ */
+export async function callApi(controller: RunningController, method: string, url: string, body?: unknown, token: string | null = ADMIN_TOKEN): Promise<{ status: number; json: any }> {
+  const r = await controller.api.inject({
+    method: method as 'GET', url,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  let json: unknown = null;
+  try { json = r.json(); } catch { json = r.body; }
+  return { status: r.statusCode, json };
 }
 
 /** Polls until `check` returns a truthy value (or throws after `ms`). */
